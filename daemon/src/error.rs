@@ -1,0 +1,141 @@
+//! The one place that maps errors to HTTP statuses and short JSON bodies.
+//!
+//! Bodies are `{"error": "<reason code>", "message": "<short text>"}` and never contain secrets,
+//! signatures or request bodies.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{HeaderValue, StatusCode};
+
+use crate::kafka::producer::PublishError;
+use crate::store::StoreError;
+use crate::verify::Reject;
+
+/// Every error an HTTP handler can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Unknown webhook (ingress) or resource (admin).
+    #[error("not found")]
+    NotFound(&'static str),
+    /// Missing or wrong admin credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Verification failed.
+    #[error("verification failed: {0}")]
+    Rejected(Reject),
+    /// Invalid admin input.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Conflicting admin write.
+    #[error("{0}")]
+    Conflict(String),
+    /// Body over the limit.
+    #[error("request body over the limit")]
+    TooLarge,
+    /// Body not received in time.
+    #[error("request body not received in time")]
+    BodyTimeout,
+    /// Malformed request (unreadable body, …).
+    #[error("{0}")]
+    Malformed(&'static str),
+    /// Backpressure or broker unavailable; `Retry-After` seconds.
+    #[error("{reason}")]
+    Unavailable {
+        /// Reason code.
+        reason: &'static str,
+        /// `Retry-After` seconds.
+        retry_after: u64,
+    },
+    /// Anything else (logged, not shown).
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Rejected(r) => r.status(),
+            ApiError::BadRequest(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Machine-readable reason code (also the `reason` metric label).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(r) => r,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Rejected(r) => r.reason(),
+            ApiError::BadRequest(_) => "invalid",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge => "too_large",
+            ApiError::BodyTimeout => "body_timeout",
+            ApiError::Malformed(_) => "malformed",
+            ApiError::Unavailable { reason, .. } => reason,
+            ApiError::Internal => "internal",
+        }
+    }
+
+    /// The publish failure as a 503.
+    pub fn from_publish(e: &PublishError, retry_after: u64) -> Self {
+        let reason = match e {
+            PublishError::Overloaded => "overloaded",
+            PublishError::QueueFull => "queue_full",
+            PublishError::Timeout => "kafka_timeout",
+            PublishError::Kafka(_) => "kafka_unavailable",
+        };
+        ApiError::Unavailable {
+            reason,
+            retry_after,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("not_found"),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "webhook store unavailable");
+                ApiError::Unavailable {
+                    reason: "store_unavailable",
+                    retry_after: 1,
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            ApiError::Rejected(r) => r.to_string(),
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({ "error": self.reason(), "message": message });
+        let mut resp = (self.status(), Json(body)).into_response();
+        match &self {
+            ApiError::Unavailable { retry_after, .. } => {
+                resp.headers_mut()
+                    .insert(http::header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::Unauthorized => {
+                resp.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer"),
+                );
+            }
+            _ => {}
+        }
+        resp
+    }
+}

@@ -1,0 +1,122 @@
+//! Unverified requests and verified events are different types: only [`VerifiedEvent`] can reach
+//! the Kafka producer, and the only way to get one is [`UnverifiedRequest::verify`].
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use crate::verify::{Outcome, Reject, RequestParts, Verifier, VerifyContext};
+
+/// A request as received, not yet trusted.
+#[derive(Debug)]
+pub struct UnverifiedRequest {
+    /// Webhook id from the path.
+    pub webhook_id: String,
+    /// Method.
+    pub method: Method,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Raw query string, if any.
+    pub query: Option<String>,
+    /// Raw body bytes.
+    pub body: Bytes,
+    /// Receive time, epoch milliseconds.
+    pub received_at_ms: i64,
+}
+
+/// What verification yields.
+#[derive(Debug)]
+pub enum Verified {
+    /// An authentic event, to be published.
+    Event(VerifiedEvent),
+    /// A handshake answered synchronously; nothing is published.
+    Challenge {
+        /// Response content type.
+        content_type: &'static str,
+        /// Response body.
+        body: Bytes,
+    },
+}
+
+/// An event whose authenticity was checked. Fields are read-only outside this module.
+#[derive(Debug, Clone)]
+pub struct VerifiedEvent {
+    event_id: String,
+    webhook_id: String,
+    received_at_ms: i64,
+    content_type: Option<String>,
+    query: Option<String>,
+    delivery_id: Option<String>,
+    body: Bytes,
+}
+
+impl UnverifiedRequest {
+    /// Runs `verifier` over the raw bytes; on success the request becomes a [`VerifiedEvent`]
+    /// (with a fresh time-ordered event id) or a challenge answer.
+    pub fn verify(self, verifier: &Verifier, ctx: &VerifyContext) -> Result<Verified, Reject> {
+        let parts = RequestParts {
+            method: &self.method,
+            headers: &self.headers,
+            query: self.query.as_deref(),
+            body: &self.body,
+        };
+        match verifier.verify(&parts, ctx)? {
+            Outcome::Challenge { content_type, body } => {
+                Ok(Verified::Challenge { content_type, body })
+            }
+            Outcome::Accept { delivery_id } => Ok(Verified::Event(VerifiedEvent {
+                event_id: uuid::Uuid::now_v7().to_string(),
+                content_type: self
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                webhook_id: self.webhook_id,
+                received_at_ms: self.received_at_ms,
+                query: self.query.filter(|q| !q.is_empty()),
+                delivery_id: delivery_id.filter(|d| !d.is_empty() && d.len() <= 256),
+                body: self.body,
+            })),
+        }
+    }
+}
+
+impl VerifiedEvent {
+    /// hookd's event id (UUIDv7, time-ordered).
+    pub fn event_id(&self) -> &str {
+        &self.event_id
+    }
+    /// The webhook that received it.
+    pub fn webhook_id(&self) -> &str {
+        &self.webhook_id
+    }
+    /// Receive time, epoch ms.
+    pub fn received_at_ms(&self) -> i64 {
+        self.received_at_ms
+    }
+    /// Request `Content-Type`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+    /// Raw query string.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+    /// The provider's delivery id, when the provider sends one.
+    pub fn delivery_id(&self) -> Option<&str> {
+        self.delivery_id.as_deref()
+    }
+    /// The raw body, byte for byte.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+    /// Kafka record key: `<webhook id>/<delivery id or event id>`. Every event of a hot webhook
+    /// gets a different key, so the partitioner spreads it over all partitions, while redeliveries
+    /// of one provider delivery share a key (and so a partition) for the sink's de-duplication.
+    pub fn record_key(&self) -> String {
+        format!(
+            "{}/{}",
+            self.webhook_id,
+            self.delivery_id.as_deref().unwrap_or(&self.event_id)
+        )
+    }
+}

@@ -1,0 +1,172 @@
+//! `POST /webhook/{id}`: look up, read the body within limits, verify over the raw bytes,
+//! publish, and answer 2xx only once Kafka has the event.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::BytesMut;
+use http::{StatusCode, Version};
+use http_body_util::BodyExt;
+
+use crate::error::ApiError;
+use crate::event::{UnverifiedRequest, Verified};
+use crate::metrics as m;
+use crate::verify::VerifyContext;
+use crate::AppState;
+
+/// The provider-facing routes (served identically on every listener).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/webhook/{id}", post(ingest))
+}
+
+/// Protocol label of a request.
+pub fn protocol(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_2 => "h2",
+        Version::HTTP_3 => "h3",
+        _ => "h1",
+    }
+}
+
+/// Outcome labels of a request for metrics.
+struct Labels {
+    webhook: String,
+    verifier: &'static str,
+}
+
+async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
+    let start = Instant::now();
+    let proto = protocol(req.version());
+    let mut labels = Labels {
+        webhook: "unknown".into(),
+        verifier: "none",
+    };
+    let res = handle(&st, id, req, &mut labels).await;
+    let outcome = match &res {
+        Ok(Accepted::Event) => "accepted",
+        Ok(Accepted::Challenge(..)) => "challenge",
+        Err(ApiError::Rejected(_) | ApiError::TooLarge | ApiError::Malformed(_)) => "rejected",
+        Err(ApiError::NotFound(_)) => "unknown_webhook",
+        Err(ApiError::Unavailable { .. }) => "unavailable",
+        Err(ApiError::BodyTimeout) => "timeout",
+        Err(_) => "error",
+    };
+    if let Err(e) = &res {
+        metrics::counter!(m::REJECTIONS_TOTAL, "reason" => e.reason()).increment(1);
+    }
+    metrics::counter!(m::REQUESTS_TOTAL, "webhook" => labels.webhook, "verifier" => labels.verifier,
+        "outcome" => outcome, "protocol" => proto)
+    .increment(1);
+    metrics::histogram!(m::REQUEST_SECONDS, "outcome" => outcome, "protocol" => proto)
+        .record(start.elapsed().as_secs_f64());
+    match res {
+        Ok(Accepted::Event) => StatusCode::OK.into_response(),
+        Ok(Accepted::Challenge(ct, body)) => {
+            (StatusCode::OK, [(http::header::CONTENT_TYPE, ct)], body).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+enum Accepted {
+    Event,
+    Challenge(&'static str, bytes::Bytes),
+}
+
+async fn handle(
+    st: &AppState,
+    id: String,
+    req: Request,
+    labels: &mut Labels,
+) -> Result<Accepted, ApiError> {
+    let entry = st
+        .registry
+        .get(&id)
+        .ok_or(ApiError::NotFound("unknown_webhook"))?;
+    labels.webhook.clone_from(&id);
+    labels.verifier = entry.verifier.kind();
+    let retry_after = st.cfg.kafka.retry_after_secs;
+    let mut held = st
+        .budget
+        .try_event()
+        .map_err(|e| ApiError::from_publish(&e, retry_after))?;
+    let limit = entry.body_limit(st.cfg.server.max_body_bytes);
+    let (parts, body) = req.into_parts();
+    if let Some(len) = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit {
+            return Err(ApiError::TooLarge);
+        }
+    }
+    let body = tokio::time::timeout(st.body_timeout, read_body(body, limit, &mut held))
+        .await
+        .map_err(|_| ApiError::BodyTimeout)??;
+    metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => id.clone()).increment(body.len() as u64);
+    let now_ms = (st.clock)();
+    let unverified = UnverifiedRequest {
+        webhook_id: id,
+        method: parts.method,
+        headers: parts.headers,
+        query: parts.uri.query().map(str::to_owned),
+        body,
+        received_at_ms: now_ms,
+    };
+    let ctx = VerifyContext {
+        now_unix: now_ms.div_euclid(1000),
+        url_verified: entry.url_verified(),
+    };
+    let verified = unverified
+        .verify(&entry.verifier, &ctx)
+        .map_err(ApiError::Rejected)?;
+    if let Some(rec) = st.registry.mark_verified(&entry) {
+        let sync = st.sync.clone();
+        let wid = entry.id().to_string();
+        tokio::spawn(async move { sync.write_verified(&wid, rec).await });
+    }
+    match verified {
+        Verified::Challenge { content_type, body } => Ok(Accepted::Challenge(content_type, body)),
+        Verified::Event(ev) => {
+            metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
+            let r = st.publisher.publish(&ev).await;
+            metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);
+            drop(held);
+            match r {
+                Ok(()) => Ok(Accepted::Event),
+                Err(e) => {
+                    tracing::warn!(webhook = %ev.webhook_id(), event = %ev.event_id(), error = %e,
+                        "event not acknowledged by kafka; answering 503");
+                    Err(ApiError::from_publish(&e, retry_after))
+                }
+            }
+        }
+    }
+}
+
+async fn read_body(
+    mut body: Body,
+    limit: u64,
+    held: &mut crate::kafka::producer::Held,
+) -> Result<bytes::Bytes, ApiError> {
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::Malformed("request body could not be read"))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(ApiError::TooLarge);
+            }
+            held.try_bytes(data.len())
+                .map_err(|e| ApiError::from_publish(&e, 1))?;
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}

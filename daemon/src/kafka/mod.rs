@@ -1,0 +1,124 @@
+//! Kafka plumbing: client settings, topic creation, the embedded mock cluster, the event
+//! producer, and the compacted config topic that shares webhook definitions between instances.
+
+pub mod config_sync;
+pub mod embedded;
+pub mod producer;
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::FutureProducer;
+
+use crate::config::Config;
+
+/// Common client settings for `bootstrap` (quiet logs: librdkafka's own go through `log`).
+pub fn base_client(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("client.id", "hookd")
+        .set("socket.keepalive.enable", "true")
+        .set("topic.metadata.refresh.interval.ms", "10000");
+    c
+}
+
+/// The events producer: idempotent, `acks=all`, batching settings from `[kafka]`.
+pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+    let k = &cfg.kafka;
+    let mut c = base_client(bootstrap);
+    let max_msg = (cfg.server.max_body_bytes + 64 * 1024).max(1_000_000);
+    let queue_kb = (k.max_inflight_bytes / 1024).max(1024) * 2;
+    c.set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", k.linger_ms.to_string())
+        .set("batch.num.messages", k.batch_num_messages.to_string())
+        .set("batch.size", k.batch_size.to_string())
+        .set("compression.codec", &k.compression)
+        .set("message.timeout.ms", k.ack_timeout_ms.to_string())
+        .set("message.max.bytes", max_msg.to_string())
+        .set(
+            "queue.buffering.max.messages",
+            (k.max_inflight_events * 2).max(1000).to_string(),
+        )
+        .set(
+            "queue.buffering.max.kbytes",
+            queue_kb.min(2_097_151).to_string(),
+        );
+    for (key, v) in &k.producer {
+        c.set(key, v);
+    }
+    c.create().map_err(|e| format!("kafka producer: {e}"))
+}
+
+/// A plain producer for the config topic (idempotent, acks=all, no linger).
+pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+    let mut c = base_client(bootstrap);
+    c.set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", "5000");
+    for (key, v) in &cfg.kafka.producer {
+        c.set(key, v);
+    }
+    c.create()
+        .map_err(|e| format!("kafka config producer: {e}"))
+}
+
+/// Creates the events topic and the compacted config topic when missing (existing topics are
+/// left as they are). Failure is logged, not fatal: the operator may manage topics.
+pub async fn ensure_topics(cfg: &Config, bootstrap: &str) {
+    let admin: AdminClient<DefaultClientContext> = match base_client(bootstrap).create() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot create kafka admin client");
+            return;
+        }
+    };
+    let max_msg = (cfg.server.max_body_bytes + 64 * 1024).to_string();
+    let config_topic = cfg.config_topic();
+    let repl = || TopicReplication::Fixed(cfg.kafka.replication_factor);
+    let topics = [
+        NewTopic::new(&cfg.kafka.topic, cfg.kafka.partitions, repl())
+            .set("max.message.bytes", &max_msg),
+        NewTopic::new(&config_topic, 1, repl())
+            .set("cleanup.policy", "compact")
+            .set("min.compaction.lag.ms", "0"),
+    ];
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    match tokio::time::timeout(Duration::from_secs(15), admin.create_topics(&topics, &opts)).await {
+        Ok(Ok(results)) => {
+            for r in results {
+                match r {
+                    Ok(t) => tracing::info!(topic = %t, "created kafka topic"),
+                    Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((t, e)) => tracing::warn!(topic = %t, error = %e, "cannot create topic"),
+                }
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot create kafka topics"),
+        Err(_) => tracing::warn!("timed out creating kafka topics"),
+    }
+}
+
+/// The consumer that reads the config topic (no group commits; every instance reads it all).
+pub fn config_consumer(
+    cfg: &Config,
+    bootstrap: &str,
+    instance: &str,
+) -> Result<rdkafka::consumer::StreamConsumer, String> {
+    let mut c = base_client(bootstrap);
+    c.set("group.id", format!("hookd-config-{instance}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "100");
+    for (key, v) in &cfg.kafka.consumer {
+        c.set(key, v);
+    }
+    c.create()
+        .map_err(|e| format!("kafka config consumer: {e}"))
+}

@@ -1,0 +1,202 @@
+//! Durable publishing: a request completes only on the broker's delivery report.
+//!
+//! Idempotent producer with `acks=all`; batching is librdkafka's (`linger.ms`, `batch.*`). Memory
+//! is bounded twice: by [`Budget`] (events and body bytes held by hookd) and by librdkafka's own
+//! queue limits; when either is full the request is answered 503 instead of waiting unboundedly.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::event::VerifiedEvent;
+use crate::metrics as m;
+
+/// Why an event could not be made durable in time (→ 503 with `Retry-After`).
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// hookd's in-flight budget is exhausted.
+    #[error("too many events in flight")]
+    Overloaded,
+    /// librdkafka's queue stayed full until the deadline.
+    #[error("producer queue full")]
+    QueueFull,
+    /// The broker did not acknowledge within `kafka.ack_timeout_ms`.
+    #[error("broker did not acknowledge in time")]
+    Timeout,
+    /// The broker refused the record, or the producer failed.
+    #[error("kafka error: {0}")]
+    Kafka(String),
+}
+
+/// Bounded in-flight budget: one permit per event and one per body byte.
+#[derive(Clone)]
+pub struct Budget {
+    events: Arc<Semaphore>,
+    bytes: Arc<Semaphore>,
+}
+
+/// Permits held by one request until its event is acknowledged (or refused).
+pub struct Held {
+    _event: OwnedSemaphorePermit,
+    bytes: Option<OwnedSemaphorePermit>,
+    bytes_sem: Arc<Semaphore>,
+}
+
+impl Budget {
+    /// A budget of `events` concurrent events and `bytes` body bytes.
+    pub fn new(events: usize, bytes: usize) -> Self {
+        Self {
+            events: Arc::new(Semaphore::new(events)),
+            bytes: Arc::new(Semaphore::new(bytes)),
+        }
+    }
+
+    /// Takes one event slot, or fails at once (backpressure answers, it never queues).
+    pub fn try_event(&self) -> Result<Held, PublishError> {
+        let p = self
+            .events
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PublishError::Overloaded)?;
+        Ok(Held {
+            _event: p,
+            bytes: None,
+            bytes_sem: self.bytes.clone(),
+        })
+    }
+}
+
+impl Held {
+    /// Accounts `n` more body bytes, or fails at once when the byte budget is exhausted.
+    pub fn try_bytes(&mut self, n: usize) -> Result<(), PublishError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let n = u32::try_from(n).map_err(|_| PublishError::Overloaded)?;
+        let p = self
+            .bytes_sem
+            .clone()
+            .try_acquire_many_owned(n)
+            .map_err(|_| PublishError::Overloaded)?;
+        match &mut self.bytes {
+            Some(held) => held.merge(p),
+            None => self.bytes = Some(p),
+        }
+        Ok(())
+    }
+}
+
+/// Publishes verified events to the events topic.
+#[derive(Clone)]
+pub struct EventPublisher {
+    producer: FutureProducer,
+    topic: Arc<str>,
+    ack_timeout: Duration,
+}
+
+/// Kafka record header names (all lower-case, `hookd-` prefixed except `content-type`).
+pub mod headers {
+    /// hookd's event id.
+    pub const EVENT_ID: &str = "hookd-event-id";
+    /// The webhook id.
+    pub const WEBHOOK_ID: &str = "hookd-webhook-id";
+    /// Receive time, epoch milliseconds, decimal.
+    pub const RECEIVED_AT: &str = "hookd-received-at";
+    /// The request's content type.
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// The raw query string.
+    pub const QUERY: &str = "hookd-query";
+    /// The provider's delivery id (e.g. `X-GitHub-Delivery`).
+    pub const DELIVERY_ID: &str = "hookd-delivery-id";
+}
+
+impl EventPublisher {
+    /// Wraps a configured producer.
+    pub fn new(producer: FutureProducer, topic: &str, ack_timeout: Duration) -> Self {
+        Self {
+            producer,
+            topic: topic.into(),
+            ack_timeout,
+        }
+    }
+
+    /// The underlying producer (for flushing on shutdown).
+    pub fn producer(&self) -> &FutureProducer {
+        &self.producer
+    }
+
+    /// Sends one event and waits for its delivery report, at most `kafka.ack_timeout_ms` in all.
+    /// `Ok` means the record is durable (acks=all).
+    pub async fn publish(&self, ev: &VerifiedEvent) -> Result<(), PublishError> {
+        let start = Instant::now();
+        let deadline = start + self.ack_timeout;
+        let key = ev.record_key();
+        let received = ev.received_at_ms().to_string();
+        let mut hdrs = OwnedHeaders::new_with_capacity(6)
+            .insert(Header {
+                key: headers::EVENT_ID,
+                value: Some(ev.event_id()),
+            })
+            .insert(Header {
+                key: headers::WEBHOOK_ID,
+                value: Some(ev.webhook_id()),
+            })
+            .insert(Header {
+                key: headers::RECEIVED_AT,
+                value: Some(&received),
+            });
+        if let Some(ct) = ev.content_type() {
+            hdrs = hdrs.insert(Header {
+                key: headers::CONTENT_TYPE,
+                value: Some(ct),
+            });
+        }
+        if let Some(q) = ev.query() {
+            hdrs = hdrs.insert(Header {
+                key: headers::QUERY,
+                value: Some(q),
+            });
+        }
+        if let Some(d) = ev.delivery_id() {
+            hdrs = hdrs.insert(Header {
+                key: headers::DELIVERY_ID,
+                value: Some(d),
+            });
+        }
+        let mut record = FutureRecord::to(&self.topic)
+            .key(key.as_bytes())
+            .payload(ev.body().as_ref())
+            .headers(hdrs)
+            .timestamp(ev.received_at_ms());
+        let fut = loop {
+            match self.producer.send_result(record) {
+                Ok(f) => break f,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    if Instant::now() + Duration::from_millis(5) >= deadline {
+                        return Err(PublishError::QueueFull);
+                    }
+                    record = r;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((e, _)) => return Err(PublishError::Kafka(e.to_string())),
+            }
+        };
+        let res = match tokio::time::timeout_at(deadline.into(), fut).await {
+            Err(_) => Err(PublishError::Timeout),
+            Ok(Err(_canceled)) => Err(PublishError::Kafka("producer dropped".into())),
+            Ok(Ok(Ok(_delivery))) => Ok(()),
+            Ok(Ok(Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut), _)))) => {
+                Err(PublishError::Timeout)
+            }
+            Ok(Ok(Err((e, _)))) => Err(PublishError::Kafka(e.to_string())),
+        };
+        let outcome = if res.is_ok() { "ok" } else { "error" };
+        metrics::histogram!(m::KAFKA_DELIVERY_SECONDS, "outcome" => outcome)
+            .record(start.elapsed().as_secs_f64());
+        res
+    }
+}

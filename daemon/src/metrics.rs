@@ -1,0 +1,70 @@
+//! Metric names (`hookd_<name>_<unit>`, bounded labels) and the Prometheus recorder.
+//!
+//! Labels: `webhook` is a registered webhook id (operator-defined, so bounded) or `unknown`;
+//! `verifier` is a verifier kind; `outcome`, `reason` and `protocol` are fixed sets.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Requests to `/webhook/{id}` by `webhook`, `verifier`, `outcome`, `protocol`.
+pub const REQUESTS_TOTAL: &str = "hookd_requests_total";
+/// Rejected requests by `reason` (bad_signature, stale_timestamp, unknown_webhook, too_large, …).
+pub const REJECTIONS_TOTAL: &str = "hookd_rejections_total";
+/// Request latency, receipt of headers to response, by `outcome` and `protocol`.
+pub const REQUEST_SECONDS: &str = "hookd_request_duration_seconds";
+/// Time from send to Kafka delivery report, by `outcome`.
+pub const KAFKA_DELIVERY_SECONDS: &str = "hookd_kafka_delivery_duration_seconds";
+/// Events waiting for a Kafka acknowledgement.
+pub const INFLIGHT_EVENTS: &str = "hookd_inflight_events";
+/// Request body bytes received by `webhook`.
+pub const BYTES_IN_TOTAL: &str = "hookd_request_body_bytes_total";
+/// Admin API requests by `method` and `status`.
+pub const ADMIN_REQUESTS_TOTAL: &str = "hookd_admin_requests_total";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global recorder once per process (several in-process daemons share it).
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let latency = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency)
+                .expect("buckets");
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+            }
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        REQUESTS_TOTAL,
+        "Webhook requests by webhook, verifier, outcome, protocol"
+    );
+    describe_counter!(REJECTIONS_TOTAL, "Rejected webhook requests by reason");
+    describe_histogram!(REQUEST_SECONDS, Unit::Seconds, "Webhook request latency");
+    describe_histogram!(
+        KAFKA_DELIVERY_SECONDS,
+        Unit::Seconds,
+        "Kafka produce-to-delivery-report latency"
+    );
+    describe_gauge!(
+        INFLIGHT_EVENTS,
+        "Events waiting for a Kafka acknowledgement"
+    );
+    describe_counter!(BYTES_IN_TOTAL, Unit::Bytes, "Webhook request body bytes");
+    describe_counter!(
+        ADMIN_REQUESTS_TOTAL,
+        "Admin API requests by method and status"
+    );
+}

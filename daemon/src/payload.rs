@@ -1,0 +1,147 @@
+//! The event payload of spec §4, parsed with simd-json.
+//!
+//! The body parsed as JSON; a JSON body that is not an object becomes `{"request": <value>}`; a
+//! non-JSON body becomes `{}`; then query parameters are merged on top at the top level (they
+//! win over body keys; a repeated parameter keeps its last value).
+
+use serde_json::{Map, Value};
+
+/// The payload that matching, workflow input and task output use.
+pub type Payload = Map<String, Value>;
+
+/// What a body is, as far as the payload is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A JSON object.
+    Object,
+    /// JSON, but not an object (array, string, number, …).
+    OtherJson,
+    /// Not JSON (form bodies, text, binary, empty).
+    NotJson,
+}
+
+impl BodyKind {
+    /// Short label used in Kafka headers and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyKind::Object => "object",
+            BodyKind::OtherJson => "json",
+            BodyKind::NotJson => "raw",
+        }
+    }
+}
+
+/// Parses a body with simd-json (which needs a scratch copy: it parses in place).
+fn parse(body: &[u8]) -> Option<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let mut scratch = body.to_vec();
+    simd_json::serde::from_slice::<Value>(&mut scratch).ok()
+}
+
+/// Builds the payload of spec §4 from the raw body and query string.
+pub fn build(body: &[u8], query: Option<&str>) -> (Payload, BodyKind) {
+    let (mut map, kind) = match parse(body) {
+        Some(Value::Object(m)) => (m, BodyKind::Object),
+        Some(other) => {
+            let mut m = Map::new();
+            m.insert("request".into(), other);
+            (m, BodyKind::OtherJson)
+        }
+        None => (Map::new(), BodyKind::NotJson),
+    };
+    if let Some(q) = query {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            map.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    }
+    (map, kind)
+}
+
+/// The same payload built with serde_json only (the benchmark baseline for simd-json).
+pub fn build_with_serde_json(body: &[u8], query: Option<&str>) -> Payload {
+    let mut map = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => m,
+        Ok(other) => {
+            let mut m = Map::new();
+            m.insert("request".into(), other);
+            m
+        }
+        Err(_) => Map::new(),
+    };
+    if let Some(q) = query {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            map.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn object_body() {
+        let (p, k) = build(br#"{"a":1,"b":{"c":"x"}}"#, None);
+        assert_eq!(Value::Object(p), json!({"a":1,"b":{"c":"x"}}));
+        assert_eq!(k, BodyKind::Object);
+    }
+
+    #[test]
+    fn non_object_json_is_wrapped() {
+        let (p, k) = build(b"[1,2]", None);
+        assert_eq!(Value::Object(p), json!({"request":[1,2]}));
+        assert_eq!(k, BodyKind::OtherJson);
+        let (p, _) = build(b"\"hi\"", None);
+        assert_eq!(Value::Object(p), json!({"request":"hi"}));
+    }
+
+    #[test]
+    fn non_json_is_empty() {
+        for b in [&b"token=x&a=b"[..], b"", b"  ", b"{broken", b"\xff\xfe"] {
+            let (p, k) = build(b, None);
+            assert!(p.is_empty());
+            assert_eq!(k, BodyKind::NotJson);
+        }
+    }
+
+    #[test]
+    fn query_wins_over_body() {
+        let (p, _) = build(br#"{"a":1,"b":2}"#, Some("a=q&c=%20x&c=last"));
+        assert_eq!(Value::Object(p), json!({"a":"q","b":2,"c":"last"}));
+    }
+
+    proptest! {
+        #[test]
+        fn simd_json_agrees_with_serde_json(v in arb_json(), q in "[a-c=&]{0,8}") {
+            let body = serde_json::to_vec(&v).unwrap();
+            let q = Some(q.as_str());
+            prop_assert_eq!(build(&body, q).0, build_with_serde_json(&body, q));
+        }
+
+        #[test]
+        fn never_panics_on_bytes(b in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = build(&b, None);
+        }
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-zé☃ ]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-d]{1,3}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+}

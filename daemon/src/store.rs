@@ -1,0 +1,448 @@
+//! The webhook registry: what every request looks up, shared between instances.
+//!
+//! Source of truth is a compacted Kafka topic (`kafka.config_topic`) that every instance reads
+//! from the beginning: `webhook/<id>` records carry a whole definition (or a delete marker) with a
+//! revision, `verified/<id>` records say the URL was verified. Conflicts resolve last-writer-wins
+//! by `(rev, origin)`; revisions are hybrid logical clocks (max of wall-clock ms and the highest
+//! revision seen + 1). A local snapshot in `state_dir/webhooks.json` survives restarts; after
+//! catching up with the topic an instance republishes whatever its snapshot knows that the topic
+//! lacks — which is how API-created webhooks survive a restart on the in-memory embedded broker.
+//!
+//! Static `[[webhooks]]` from the config file are defined on every instance alike: they are
+//! never published, cannot be changed through the API, and only their `urlVerified` is shared.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::VerifyConfig;
+use crate::model::WebhookConfig;
+use crate::verify::Verifier;
+
+/// A registered webhook, ready to verify requests.
+pub struct Entry {
+    config: WebhookConfig,
+    /// The verifier built from `config`.
+    pub verifier: Verifier,
+    url_verified: AtomicBool,
+    created_rev: u64,
+    /// Defined in the config file (read-only through the API).
+    pub is_static: bool,
+}
+
+impl Entry {
+    /// The webhook id.
+    pub fn id(&self) -> &str {
+        self.config.id.as_deref().unwrap_or_default()
+    }
+    /// The stored config (unmasked: never return it from the API without `.masked()`).
+    pub fn config(&self) -> WebhookConfig {
+        let mut c = self.config.clone();
+        c.url_verified = self.url_verified();
+        c
+    }
+    /// Whether a request to this webhook has passed verification.
+    pub fn url_verified(&self) -> bool {
+        self.url_verified.load(Ordering::Relaxed)
+    }
+    /// Effective body limit.
+    pub fn body_limit(&self, default: u64) -> u64 {
+        self.config.body_limit(default)
+    }
+}
+
+/// One `webhook/<id>` record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookRecord {
+    /// Revision (hybrid logical clock, ms).
+    pub rev: u64,
+    /// Revision of the create this definition descends from (a re-create resets `urlVerified`).
+    pub created_rev: u64,
+    /// Instance that wrote it (tie-break).
+    pub origin: String,
+    /// Delete marker.
+    #[serde(default)]
+    pub deleted: bool,
+    /// The definition (absent when deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<WebhookConfig>,
+}
+
+/// One `verified/<id>` record.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct VerifiedRecord {
+    /// `created_rev` of the definition that was verified (0 for static webhooks).
+    pub created_rev: u64,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Snapshot {
+    webhooks: HashMap<String, WebhookRecord>,
+    verified: HashMap<String, VerifiedRecord>,
+}
+
+#[derive(Default)]
+struct Inner {
+    live: HashMap<String, Arc<Entry>>,
+    /// Latest record per API-managed id (including delete markers), as persisted.
+    records: HashMap<String, WebhookRecord>,
+    verified: HashMap<String, VerifiedRecord>,
+}
+
+/// Webhook and verified records by id (see [`Registry::known_records`]).
+pub type KnownRecords = (Vec<(String, WebhookRecord)>, Vec<(String, VerifiedRecord)>);
+
+/// Errors of registry writes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such webhook.
+    #[error("webhook not found")]
+    NotFound,
+    /// Id taken, or a static webhook.
+    #[error("{0}")]
+    Conflict(String),
+    /// Invalid definition.
+    #[error("{0}")]
+    Invalid(String),
+    /// The config topic could not take the change.
+    #[error("webhook store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The registry.
+pub struct Registry {
+    inner: RwLock<Inner>,
+    defaults: VerifyConfig,
+    state_file: Option<PathBuf>,
+    clock: AtomicU64,
+    /// This instance's id (tie-break of equal revisions).
+    pub instance: String,
+    persist_lock: std::sync::Mutex<()>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn newer(a: (u64, &str), b: (u64, &str)) -> bool {
+    a.0 > b.0 || (a.0 == b.0 && a.1 > b.1)
+}
+
+impl Registry {
+    /// A registry with the static webhooks of the config and the snapshot in `state_dir`.
+    pub fn new(
+        statics: &[WebhookConfig],
+        defaults: VerifyConfig,
+        state_dir: Option<PathBuf>,
+    ) -> Result<Self, String> {
+        let reg = Registry {
+            inner: RwLock::new(Inner::default()),
+            defaults,
+            state_file: state_dir.map(|d| d.join("webhooks.json")),
+            clock: AtomicU64::new(0),
+            instance: uuid::Uuid::new_v4().to_string(),
+            persist_lock: std::sync::Mutex::new(()),
+        };
+        let snap: Snapshot = match &reg.state_file {
+            Some(f) if f.exists() => {
+                let text = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", f.display()))?
+            }
+            _ => Snapshot::default(),
+        };
+        {
+            let mut inner = reg.inner.write().unwrap();
+            inner.verified = snap.verified;
+            for w in statics {
+                let entry = reg
+                    .build_entry(w.clone(), 0, true, &inner.verified)
+                    .map_err(|e| format!("webhook {:?}: {e}", w.id))?;
+                inner.live.insert(entry.id().to_string(), Arc::new(entry));
+            }
+        }
+        for (id, rec) in snap.webhooks {
+            reg.apply_keyed(&id, rec, false);
+        }
+        Ok(reg)
+    }
+
+    fn build_entry(
+        &self,
+        config: WebhookConfig,
+        created_rev: u64,
+        is_static: bool,
+        verified: &HashMap<String, VerifiedRecord>,
+    ) -> Result<Entry, String> {
+        let verifier = config
+            .build_verifier(&self.defaults)
+            .map_err(|e| e.to_string())?;
+        let id = config.id.clone().unwrap_or_default();
+        let v = verified
+            .get(&id)
+            .is_some_and(|r| r.created_rev == created_rev);
+        Ok(Entry {
+            config: WebhookConfig {
+                url_verified: false,
+                webhook_execution_history: Vec::new(),
+                ..config
+            },
+            verifier,
+            url_verified: AtomicBool::new(v),
+            created_rev,
+            is_static,
+        })
+    }
+
+    /// Looks a webhook up (the per-request path: one read lock, one `Arc` clone).
+    pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
+        self.inner.read().unwrap().live.get(id).cloned()
+    }
+
+    /// All webhooks, sorted by name then id.
+    pub fn list(&self) -> Vec<Arc<Entry>> {
+        let mut v: Vec<_> = self.inner.read().unwrap().live.values().cloned().collect();
+        v.sort_by(|a, b| (&a.config.name, a.id()).cmp(&(&b.config.name, b.id())));
+        v
+    }
+
+    /// The next revision.
+    pub fn next_rev(&self) -> u64 {
+        let now = now_ms();
+        let mut cur = self.clock.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(cur + 1);
+            match self
+                .clock
+                .compare_exchange(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return next,
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    fn observe_rev(&self, rev: u64) {
+        self.clock.fetch_max(rev, Ordering::Relaxed);
+    }
+
+    /// Prepares the record for a create. Fails if the id is taken.
+    pub fn prepare_create(&self, mut config: WebhookConfig) -> Result<WebhookRecord, StoreError> {
+        let id = config
+            .id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        if self.get(&id).is_some() {
+            return Err(StoreError::Conflict(format!(
+                "webhook id {id} already exists"
+            )));
+        }
+        config.id = Some(id);
+        config.url_verified = false;
+        config.webhook_execution_history.clear();
+        config
+            .validate(&self.defaults)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let rev = self.next_rev();
+        Ok(WebhookRecord {
+            rev,
+            created_rev: rev,
+            origin: self.instance.clone(),
+            deleted: false,
+            config: Some(config),
+        })
+    }
+
+    /// Prepares the record for an update of `id` (`"***"` keeps secrets; `urlVerified` kept).
+    pub fn prepare_update(
+        &self,
+        id: &str,
+        mut config: WebhookConfig,
+    ) -> Result<WebhookRecord, StoreError> {
+        let cur = self.get(id).ok_or(StoreError::NotFound)?;
+        if cur.is_static {
+            return Err(StoreError::Conflict(format!(
+                "webhook {id} is defined in the config file; change it there"
+            )));
+        }
+        config.keep_masked_secrets_from(&cur.config);
+        config.id = Some(id.to_string());
+        config.url_verified = false;
+        config.webhook_execution_history.clear();
+        if config.created_by.is_none() {
+            config.created_by.clone_from(&cur.config.created_by);
+        }
+        config
+            .validate(&self.defaults)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(WebhookRecord {
+            rev: self.next_rev(),
+            created_rev: cur.created_rev,
+            origin: self.instance.clone(),
+            deleted: false,
+            config: Some(config),
+        })
+    }
+
+    /// Prepares a delete marker for `id`.
+    pub fn prepare_delete(&self, id: &str) -> Result<WebhookRecord, StoreError> {
+        let cur = self.get(id).ok_or(StoreError::NotFound)?;
+        if cur.is_static {
+            return Err(StoreError::Conflict(format!(
+                "webhook {id} is defined in the config file; remove it there"
+            )));
+        }
+        Ok(WebhookRecord {
+            rev: self.next_rev(),
+            created_rev: cur.created_rev,
+            origin: self.instance.clone(),
+            deleted: true,
+            config: None,
+        })
+    }
+
+    /// Applies a webhook record (local write, snapshot or topic) if it is newer than what is
+    /// known for `id`. Returns whether it changed anything.
+    pub fn apply_keyed(&self, id: &str, rec: WebhookRecord, persist: bool) -> bool {
+        self.observe_rev(rec.rev);
+        let changed = {
+            let mut inner = self.inner.write().unwrap();
+            Self::apply_locked(self, &mut inner, id.to_string(), rec)
+        };
+        if changed && persist {
+            self.persist();
+        }
+        changed
+    }
+
+    fn apply_locked(&self, inner: &mut Inner, id: String, rec: WebhookRecord) -> bool {
+        if inner.live.get(&id).is_some_and(|e| e.is_static) {
+            tracing::warn!(webhook = %id, "ignoring shared definition of a static webhook id");
+            return false;
+        }
+        if let Some(cur) = inner.records.get(&id) {
+            if !newer((rec.rev, &rec.origin), (cur.rev, &cur.origin)) {
+                return false;
+            }
+        }
+        if rec.deleted {
+            inner.live.remove(&id);
+            inner.verified.remove(&id);
+        } else if let Some(cfg) = rec.config.clone() {
+            let prev_verified = inner
+                .live
+                .get(&id)
+                .is_some_and(|e| e.created_rev == rec.created_rev && e.url_verified());
+            match self.build_entry(cfg, rec.created_rev, false, &inner.verified) {
+                Ok(e) => {
+                    if prev_verified {
+                        e.url_verified.store(true, Ordering::Relaxed);
+                    }
+                    inner.live.insert(id.clone(), Arc::new(e));
+                }
+                Err(e) => {
+                    tracing::error!(webhook = %id, error = %e, "ignoring invalid shared definition");
+                    return false;
+                }
+            }
+        }
+        inner.records.insert(id, rec);
+        true
+    }
+
+    /// Marks `entry` verified locally; returns the record to share when this is the first time.
+    pub fn mark_verified(&self, entry: &Entry) -> Option<VerifiedRecord> {
+        if entry.url_verified.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        let rec = VerifiedRecord {
+            created_rev: entry.created_rev,
+        };
+        self.inner
+            .write()
+            .unwrap()
+            .verified
+            .insert(entry.id().to_string(), rec);
+        self.persist();
+        Some(rec)
+    }
+
+    /// Applies a `verified/<id>` record from the topic.
+    pub fn apply_verified(&self, id: &str, rec: VerifiedRecord) {
+        let changed = {
+            let mut inner = self.inner.write().unwrap();
+            let hit = match inner.live.get(id) {
+                Some(e) if e.created_rev == rec.created_rev => {
+                    !e.url_verified.swap(true, Ordering::Relaxed)
+                }
+                _ => false,
+            };
+            let known = inner
+                .verified
+                .get(id)
+                .is_some_and(|r| r.created_rev == rec.created_rev);
+            if !known {
+                inner.verified.insert(id.to_string(), rec);
+            }
+            hit || !known
+        };
+        if changed {
+            self.persist();
+        }
+    }
+
+    /// Every record this instance knows (for republishing after catch-up).
+    pub fn known_records(&self) -> KnownRecords {
+        let inner = self.inner.read().unwrap();
+        (
+            inner
+                .records
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            inner
+                .verified
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        )
+    }
+
+    /// Writes the snapshot atomically (temp file + rename, mode 0600: it holds secrets).
+    pub fn persist(&self) {
+        let Some(file) = &self.state_file else {
+            return;
+        };
+        let _g = self.persist_lock.lock().unwrap();
+        let snap = {
+            let inner = self.inner.read().unwrap();
+            Snapshot {
+                webhooks: inner.records.clone(),
+                verified: inner.verified.clone(),
+            }
+        };
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = file.with_extension("json.tmp");
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(&tmp)?;
+            std::io::Write::write_all(&mut f, &serde_json::to_vec(&snap).unwrap_or_default())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, file)
+        };
+        if let Err(e) = write() {
+            tracing::error!(file = %file.display(), error = %e, "cannot persist webhook snapshot");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `SENDGRID`: Signed Event Webhook, ECDSA P-256 / SHA-256.
+//!
+//! - `X-Twilio-Email-Event-Webhook-Signature`: base64 of the DER `SEQUENCE { r, s }`;
+//! - `X-Twilio-Email-Event-Webhook-Timestamp`: Unix seconds as text;
+//! - signed message: the timestamp's bytes immediately followed by the raw body bytes (no
+//!   separator; SendGrid bodies end with `\r\n`, which is signed too);
+//! - key: the verification key as SendGrid shows it, base64 DER SubjectPublicKeyInfo (a PEM
+//!   `-----BEGIN PUBLIC KEY-----` block is accepted too).
+//!
+//! **High-S signatures are accepted**: SendGrid's own signatures often have `s > n/2` (vectors
+//! SG-0, SG-0b), and OpenSSL and the SendGrid SDKs accept them. `s` is normalised to the low
+//! half before verifying, which is equivalent for ECDSA (`(r, s)` is valid iff `(r, n − s)`
+//! is) and keeps working should the underlying verifier ever enforce low-S.
+//!
+//! SendGrid documents no replay window and the SDKs check none; an optional tolerance (both
+//! directions) can be configured. No delivery id (a batch carries one `sg_event_id` per event).
+
+use std::fmt;
+
+use p256::ecdsa::signature::DigestVerifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use p256::pkcs8::DecodePublicKey;
+use sha2::{Digest, Sha256};
+
+use super::hmac::{decode_b64, decode_b64_key};
+use super::{outside_window, parse_unix, required_header, KeyError, Outcome, Reject};
+use super::{RequestParts, VerifyContext};
+
+/// Signature header.
+pub const SIGNATURE_HEADER: &str = "X-Twilio-Email-Event-Webhook-Signature";
+/// Timestamp header.
+pub const TIMESTAMP_HEADER: &str = "X-Twilio-Email-Event-Webhook-Timestamp";
+
+/// Verifier for SendGrid signed event webhooks.
+#[derive(Clone)]
+pub struct SendGridVerifier {
+    key: VerifyingKey,
+    tolerance_secs: Option<u64>,
+}
+
+impl SendGridVerifier {
+    /// Builds the verifier from the public key as SendGrid shows it (base64 DER SPKI, or PEM)
+    /// and an optional tolerance in seconds (`None` or `Some(0)`: no timestamp check, SendGrid's
+    /// documented behaviour).
+    pub fn new(public_key_b64_der: &str, tolerance_secs: Option<u64>) -> Result<Self, KeyError> {
+        let der = pem_or_base64(public_key_b64_der, "PUBLIC KEY").ok_or(KeyError::PublicKey)?;
+        let key = VerifyingKey::from_public_key_der(&der).map_err(|_| KeyError::PublicKey)?;
+        Ok(SendGridVerifier {
+            key,
+            tolerance_secs: tolerance_secs.filter(|t| *t > 0),
+        })
+    }
+
+    /// Verifies a request. Absent headers → [`Reject::MissingSignature`]; bad base64/DER or a
+    /// signature that does not verify → [`Reject::BadSignature`]; with a tolerance: a
+    /// non-integer timestamp → [`Reject::Malformed`], outside the window →
+    /// [`Reject::StaleTimestamp`].
+    pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
+        let sig_b64 = required_header(req.headers, SIGNATURE_HEADER, Reject::BadSignature)?;
+        let ts = required_header(
+            req.headers,
+            TIMESTAMP_HEADER,
+            Reject::Malformed("X-Twilio-Email-Event-Webhook-Timestamp is not visible ASCII"),
+        )?;
+        let der = decode_b64(sig_b64).ok_or(Reject::BadSignature)?;
+        let sig = Signature::from_der(&der).map_err(|_| Reject::BadSignature)?;
+        let sig = sig.normalize_s().unwrap_or(sig);
+        let digest = Sha256::new()
+            .chain_update(ts.as_bytes())
+            .chain_update(req.body);
+        self.key
+            .verify_digest(digest, &sig)
+            .map_err(|_| Reject::BadSignature)?;
+        if let Some(tol) = self.tolerance_secs {
+            let t = parse_unix(
+                ts,
+                "X-Twilio-Email-Event-Webhook-Timestamp is not a Unix timestamp",
+            )?;
+            if outside_window(ctx.now_unix, t, tol) {
+                return Err(Reject::StaleTimestamp);
+            }
+        }
+        Ok(Outcome::Accept { delivery_id: None })
+    }
+}
+
+/// Decodes a key given as bare base64 DER or as a PEM block with the expected `label`
+/// (other labels → `None`).
+pub(crate) fn pem_or_base64(text: &str, label: &str) -> Option<Vec<u8>> {
+    pem_block(text)
+        .map(|(l, b64)| (l == label).then(|| decode_b64_key(&b64)).flatten())
+        .unwrap_or_else(|| decode_b64_key(text))
+}
+
+/// Splits a PEM block into its label and its base64 body (whitespace removed); `None` when the
+/// text has no `-----BEGIN ` line.
+pub(crate) fn pem_block(text: &str) -> Option<(&str, String)> {
+    let text = text.trim();
+    let rest = text.strip_prefix("-----BEGIN ")?;
+    let (label, rest) = rest.split_once("-----")?;
+    let end = format!("-----END {label}-----");
+    let (body, _) = rest.split_once(end.as_str())?;
+    let b64 = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    Some((label, b64))
+}
+
+impl fmt::Debug for SendGridVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendGridVerifier")
+            .field("tolerance_secs", &self.tolerance_secs)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,143 @@
+//! `SLACK_BASED`: Slack request signing and the `url_verification` handshake.
+//!
+//! **With a signing secret** (recommended): every request must carry
+//! `X-Slack-Signature: v0=<hex>` and `X-Slack-Request-Timestamp: <unix>`; the signature is
+//! HMAC-SHA256 keyed with the signing secret's UTF-8 bytes (it looks like hex but is *not*
+//! hex-decoded) over `"v0:{timestamp}:" + raw body`, and the timestamp must be within the
+//! tolerance of the local clock in **both** directions (`slack_sdk` semantics; tolerance 0
+//! disables the clock check). This holds before and after the URL is verified — unlike Orkes,
+//! which stops checking once the URL is verified.
+//!
+//! **Without a signing secret** (Orkes compatibility, weak): until the URL is verified only a
+//! `url_verification` challenge is accepted ([`Reject::ChallengeRequired`] otherwise); once it
+//! is verified, **every request is accepted unauthenticated**, exactly like Orkes. Configure a
+//! signing secret to avoid this.
+//!
+//! **Challenge**: only a JSON object body with `"type": "url_verification"` and a string
+//! `challenge` is a challenge (whatever the `Content-Type`); a later event that merely has a
+//! top-level `challenge` member is a normal event. It is answered synchronously with the raw
+//! challenge as `text/plain`, or `{"challenge": "…"}` as `application/json` when the request's
+//! `Accept` header mentions `application/json`.
+//!
+//! The delivery id is the body's `event_id` (Events API); slash commands and interactivity
+//! (form bodies) have none.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::hmac::{decode_hex, Sha256Key, SHA256_LEN};
+use super::{json_strings, outside_window, parse_unix, required_header, KeyError, Outcome};
+use super::{Reject, RequestParts, Secret, VerifyContext};
+
+/// Signature header.
+pub const SIGNATURE_HEADER: &str = "X-Slack-Signature";
+/// Timestamp header.
+pub const TIMESTAMP_HEADER: &str = "X-Slack-Request-Timestamp";
+/// Default tolerance (Slack's documented five minutes), seconds.
+pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+
+/// Verifier for Slack webhooks.
+#[derive(Clone)]
+pub struct SlackVerifier {
+    key: Option<Sha256Key>,
+    tolerance_secs: u64,
+}
+
+impl SlackVerifier {
+    /// Builds the verifier. `secret` = the app's signing secret (`None` = Orkes-compatible
+    /// challenge-only mode, see the module docs); `tolerance_secs` = allowed clock difference
+    /// (callers pass 300 by default; 0 disables the clock check). An empty secret is refused.
+    pub fn new(secret: Option<Secret>, tolerance_secs: u64) -> Result<Self, KeyError> {
+        let key = match secret {
+            Some(s) if s.is_empty() => return Err(KeyError::Missing("secretValue")),
+            Some(s) => Some(Sha256Key::new(s.expose())),
+            None => None,
+        };
+        Ok(SlackVerifier {
+            key,
+            tolerance_secs,
+        })
+    }
+
+    /// Whether a signing secret is configured.
+    pub fn has_secret(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Verifies a request (see the module docs). With a secret: absent headers →
+    /// [`Reject::MissingSignature`], a non-integer timestamp → [`Reject::Malformed`], a wrong
+    /// signature → [`Reject::BadSignature`], an authentic request outside the window →
+    /// [`Reject::StaleTimestamp`]. Without a secret and not yet verified: anything but a
+    /// challenge → [`Reject::ChallengeRequired`].
+    pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
+        if let Some(key) = &self.key {
+            self.check_signature(key, req, ctx)?;
+        }
+        let [ty, challenge, event_id] = json_strings(req.body, ["type", "challenge", "event_id"]);
+        if let (Some("url_verification"), Some(challenge)) = (ty.as_deref(), challenge) {
+            return Ok(challenge_response(req, challenge));
+        }
+        if self.key.is_none() && !ctx.url_verified {
+            return Err(Reject::ChallengeRequired);
+        }
+        Ok(Outcome::Accept {
+            delivery_id: event_id,
+        })
+    }
+
+    fn check_signature(
+        &self,
+        key: &Sha256Key,
+        req: &RequestParts<'_>,
+        ctx: &VerifyContext,
+    ) -> Result<(), Reject> {
+        let sig = required_header(req.headers, SIGNATURE_HEADER, Reject::BadSignature)?;
+        let ts = required_header(
+            req.headers,
+            TIMESTAMP_HEADER,
+            Reject::Malformed("X-Slack-Request-Timestamp is not visible ASCII"),
+        )?;
+        let ts_num = parse_unix(ts, "X-Slack-Request-Timestamp is not a Unix timestamp")?;
+        let hex = sig.strip_prefix("v0=").ok_or(Reject::BadSignature)?;
+        let tag = decode_hex::<SHA256_LEN>(hex.trim()).ok_or(Reject::BadSignature)?;
+        if !key.verify(&[b"v0:", ts.as_bytes(), b":", req.body], &tag) {
+            return Err(Reject::BadSignature);
+        }
+        if outside_window(ctx.now_unix, ts_num, self.tolerance_secs) {
+            return Err(Reject::StaleTimestamp);
+        }
+        Ok(())
+    }
+}
+
+/// The synchronous answer to a `url_verification` challenge.
+fn challenge_response(req: &RequestParts<'_>, challenge: String) -> Outcome {
+    let wants_json = req
+        .headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("application/json"));
+    if wants_json {
+        let body = serde_json::json!({ "challenge": challenge }).to_string();
+        Outcome::Challenge {
+            content_type: "application/json",
+            body: Bytes::from(body),
+        }
+    } else {
+        Outcome::Challenge {
+            content_type: "text/plain",
+            body: Bytes::from(challenge),
+        }
+    }
+}
+
+impl fmt::Debug for SlackVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackVerifier")
+            .field("has_secret", &self.key.is_some())
+            .field("tolerance_secs", &self.tolerance_secs)
+            .finish()
+    }
+}

@@ -1,0 +1,91 @@
+//! `HMAC_BASED` (Microsoft Teams outgoing webhooks): `Authorization: HMAC <base64>`.
+//!
+//! The value is `base64(HMAC-SHA256(key, raw body))` where the key is the **base64-decoded**
+//! security token shown by Teams when the outgoing webhook is created (Microsoft's samples:
+//! `Convert.FromBase64String`, `Buffer(secret, "base64")`). The received value is decoded and
+//! compared as bytes in constant time. The `HMAC` scheme word is matched case-insensitively and
+//! may be omitted (useful with a custom `headerKey`). No timestamp; the delivery id is the
+//! activity's `id` from the JSON body.
+
+use std::fmt;
+
+use http::HeaderName;
+
+use super::hmac::{decode_b64, decode_b64_key, Sha256Key};
+use super::{header_name, json_string, required_header, KeyError, Outcome, Reject};
+use super::{RequestParts, Secret, VerifyContext};
+
+/// Default signature header.
+pub const DEFAULT_HEADER: &str = "Authorization";
+/// Scheme word before the base64 MAC.
+pub const SCHEME: &str = "HMAC";
+
+/// Verifier for Teams outgoing webhooks.
+#[derive(Clone)]
+pub struct TeamsVerifier {
+    header: HeaderName,
+    key: Sha256Key,
+}
+
+impl TeamsVerifier {
+    /// Builds the verifier. `header_name` defaults to `Authorization`; `security_token_b64` is
+    /// the security token as Teams shows it (base64; standard or URL-safe alphabet, padding
+    /// optional, surrounding whitespace ignored). Not base64 or empty → [`KeyError`].
+    pub fn new(
+        header_name_cfg: Option<String>,
+        security_token_b64: &Secret,
+    ) -> Result<Self, KeyError> {
+        let header = header_name("headerKey", header_name_cfg, DEFAULT_HEADER)?;
+        let token = std::str::from_utf8(security_token_b64.expose())
+            .map_err(|_| KeyError::Base64("secretValue"))?;
+        if token.trim().is_empty() {
+            return Err(KeyError::Missing("secretValue"));
+        }
+        let key = Secret::new(decode_b64_key(token).ok_or(KeyError::Base64("secretValue"))?);
+        if key.is_empty() {
+            return Err(KeyError::Missing("secretValue"));
+        }
+        Ok(TeamsVerifier {
+            header,
+            key: Sha256Key::new(key.expose()),
+        })
+    }
+
+    /// The header the signature is read from.
+    pub fn header(&self) -> &HeaderName {
+        &self.header
+    }
+
+    /// Verifies the body HMAC. Absent header → [`Reject::MissingSignature`]; another scheme,
+    /// bad base64, wrong length or a mismatch → [`Reject::BadSignature`].
+    pub fn verify(&self, req: &RequestParts<'_>, _ctx: &VerifyContext) -> Result<Outcome, Reject> {
+        let value = required_header(req.headers, &self.header, Reject::BadSignature)?;
+        let b64 = strip_scheme(value).ok_or(Reject::BadSignature)?;
+        let tag = decode_b64(b64).ok_or(Reject::BadSignature)?;
+        if !self.key.verify(&[req.body], &tag) {
+            return Err(Reject::BadSignature);
+        }
+        Ok(Outcome::Accept {
+            delivery_id: json_string(req.body, "id"),
+        })
+    }
+}
+
+/// `"HMAC <b64>"` (any case, any whitespace) or a bare `"<b64>"` → the base64 part; another
+/// scheme (`"Bearer x"`) → `None`.
+fn strip_scheme(value: &str) -> Option<&str> {
+    let value = value.trim();
+    match value.split_once(|c: char| c.is_ascii_whitespace()) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(SCHEME) => Some(rest.trim()),
+        Some(_) => None,
+        None => Some(value),
+    }
+}
+
+impl fmt::Debug for TeamsVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TeamsVerifier")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}

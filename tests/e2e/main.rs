@@ -1,0 +1,7 @@
+//! End-to-end tests: hookd in-process, real HTTP(S) clients, librdkafka's mock cluster.
+
+mod admin;
+mod failure;
+mod https;
+mod ingress;
+mod vectors;
