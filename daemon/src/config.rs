@@ -55,6 +55,12 @@ pub struct Config {
     /// Verification defaults.
     #[serde(default)]
     pub verify: VerifyConfig,
+    /// The sink stage (consumes the events topic, acts on Conductor).
+    #[serde(default)]
+    pub sink: crate::sink::config::SinkConfig,
+    /// The Conductor server the sink acts on (no `url`: dry-run).
+    #[serde(default)]
+    pub conductor: crate::sink::config::ConductorConfig,
     /// Static webhook definitions (same fields as the admin API's JSON model).
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
@@ -105,9 +111,37 @@ pub struct ServerConfig {
     /// Grace period for draining connections on shutdown, ms.
     #[serde(default = "d_drain")]
     pub shutdown_grace_ms: u64,
+    /// What this instance runs: `both` (default), `ingest` (listeners only) or `sink` (no
+    /// provider-facing listeners). The `--role` flag overrides it.
+    #[serde(default)]
+    pub role: Role,
     /// Name recorded as `createdBy` for webhooks created through the admin API.
     #[serde(default = "d_admin_principal")]
     pub admin_principal: String,
+    /// HTTP/3 (QUIC, UDP) listener using the `tls_listen` certificate. Unset: on whenever
+    /// `tls_listen` is set, on the same port over UDP; `""` disables HTTP/3.
+    #[serde(default)]
+    pub h3_listen: Option<String>,
+    /// Maximum concurrent request streams per HTTP/3 connection.
+    #[serde(default = "d_h3_max_streams")]
+    pub h3_max_streams: u32,
+    /// QUIC handshakes in progress at or above which new, unvalidated clients must first
+    /// prove their address with a Retry round trip (0: always).
+    #[serde(default = "d_h3_retry_threshold")]
+    pub h3_retry_threshold: usize,
+}
+
+impl ServerConfig {
+    /// The configured HTTP/3 address: `None` when HTTP/3 is off, `Some(None)` for "the
+    /// `tls_listen` port over UDP" (the default), `Some(Some(addr))` when set explicitly.
+    pub fn h3_address(&self) -> Option<Option<&str>> {
+        self.tls_listen.as_ref()?;
+        match self.h3_listen.as_deref() {
+            None => Some(None),
+            Some("") => None,
+            Some(a) => Some(Some(a)),
+        }
+    }
 }
 
 /// `[kafka]`.
@@ -220,6 +254,12 @@ fn d_drain() -> u64 {
 }
 fn d_admin_principal() -> String {
     "admin".into()
+}
+fn d_h3_max_streams() -> u32 {
+    256
+}
+fn d_h3_retry_threshold() -> usize {
+    128
 }
 fn d_brokers() -> String {
     "embedded".into()
@@ -344,6 +384,21 @@ impl Config {
         if s.max_connections == 0 {
             return Err(invalid("server.max_connections", "must be greater than 0"));
         }
+        if let Some(h) = s.h3_listen.as_deref().filter(|h| !h.is_empty()) {
+            parse_addr("server.h3_listen", h)?;
+            if s.tls_listen.is_none() {
+                return Err(invalid(
+                    "server.h3_listen",
+                    "HTTP/3 needs tls_listen (it serves the same certificate)",
+                ));
+            }
+        }
+        if s.h3_max_streams == 0 || s.h3_max_streams > 10_000 {
+            return Err(invalid(
+                "server.h3_max_streams",
+                "must be between 1 and 10000",
+            ));
+        }
         let k = &self.kafka;
         if k.brokers.trim().is_empty() {
             return Err(invalid(
@@ -392,6 +447,9 @@ impl Config {
                 "must be at least server.max_body_bytes",
             ));
         }
+        self.sink
+            .validate(&self.conductor)
+            .map_err(|(field, message)| invalid(field, message))?;
         let mut ids = std::collections::HashSet::new();
         for (i, w) in self.webhooks.iter().enumerate() {
             let field = format!("webhooks[{i}]");
@@ -407,9 +465,38 @@ impl Config {
         Ok(())
     }
 
+    /// A derived topic name: `<topic>.<suffix>`.
+    pub fn derived_topic(&self, suffix: &str) -> String {
+        format!("{}.{suffix}", self.kafka.topic)
+    }
+
     /// `kafka.ack_timeout_ms` as a duration.
     pub fn ack_timeout(&self) -> Duration {
         Duration::from_millis(self.kafka.ack_timeout_ms)
+    }
+}
+
+/// What an instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Ingest and sink.
+    #[default]
+    Both,
+    /// Provider-facing listeners and publishing only.
+    Ingest,
+    /// Consume the events topic and act on Conductor only.
+    Sink,
+}
+
+impl Role {
+    /// Runs the provider-facing listeners.
+    pub fn ingest(self) -> bool {
+        matches!(self, Role::Both | Role::Ingest)
+    }
+    /// Runs the sink stage.
+    pub fn sink(self) -> bool {
+        matches!(self, Role::Both | Role::Sink)
     }
 }
 

@@ -46,6 +46,7 @@ pub struct VerifiedEvent {
     content_type: Option<String>,
     query: Option<String>,
     delivery_id: Option<String>,
+    idempotency_key: Option<String>,
     body: Bytes,
 }
 
@@ -74,6 +75,7 @@ impl UnverifiedRequest {
                 received_at_ms: self.received_at_ms,
                 query: self.query.filter(|q| !q.is_empty()),
                 delivery_id: delivery_id.filter(|d| !d.is_empty() && d.len() <= 256),
+                idempotency_key: None,
                 body: self.body,
             })),
         }
@@ -112,11 +114,28 @@ impl VerifiedEvent {
     /// Kafka record key: `<webhook id>/<delivery id or event id>`. Every event of a hot webhook
     /// gets a different key, so the partitioner spreads it over all partitions, while redeliveries
     /// of one provider delivery share a key (and so a partition) for the sink's de-duplication.
+    ///
+    /// When the webhook resolves an `idempotencyKey`, the key is `<webhook id>/key/<resolved key>`
+    /// instead: every event sharing an idempotency key shares a partition, which is what lets the
+    /// sink enforce idempotency strategies without a distributed lock.
     pub fn record_key(&self) -> String {
-        format!(
-            "{}/{}",
-            self.webhook_id,
-            self.delivery_id.as_deref().unwrap_or(&self.event_id)
-        )
+        match &self.idempotency_key {
+            Some(k) => format!("{}/key/{k}", self.webhook_id),
+            None => format!(
+                "{}/{}",
+                self.webhook_id,
+                self.delivery_id.as_deref().unwrap_or(&self.event_id)
+            ),
+        }
+    }
+
+    /// The resolved `idempotencyKey`, when the webhook has a template that resolved non-empty.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// Sets the resolved `idempotencyKey` (empty = none).
+    pub fn set_idempotency_key(&mut self, key: String) {
+        self.idempotency_key = (!key.is_empty()).then_some(key);
     }
 }

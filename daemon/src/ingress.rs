@@ -134,7 +134,12 @@ async fn handle(
     }
     match verified {
         Verified::Challenge { content_type, body } => Ok(Accepted::Challenge(content_type, body)),
-        Verified::Event(ev) => {
+        Verified::Event(mut ev) => {
+            if let Some(template) = entry.idempotency_template() {
+                let (payload, _) = crate::payload::build(ev.body(), ev.query());
+                let key = crate::sink::matching::resolve_template(template, &payload);
+                ev.set_idempotency_key(key);
+            }
             metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
             let r = st.publisher.publish(&ev).await;
             metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);

@@ -8,12 +8,14 @@ pub mod admin;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod h3;
 pub mod ingress;
 pub mod kafka;
 pub mod metrics;
 pub mod model;
 pub mod payload;
 pub mod server;
+pub mod sink;
 pub mod store;
 pub mod tls;
 pub mod verify;
@@ -70,12 +72,14 @@ pub struct AppState {
     pub clock: Clock,
     /// `server.body_read_timeout_ms`.
     pub body_timeout: Duration,
+    /// Execution history of every webhook (filled by the sink stage, on every instance).
+    pub history: Arc<sink::history::History>,
 }
 
 impl AppState {
     /// Execution history of a webhook, newest first (filled by the sink stage).
-    pub fn history_of(&self, _id: &str) -> Vec<serde_json::Value> {
-        Vec::new()
+    pub fn history_of(&self, id: &str) -> Vec<serde_json::Value> {
+        self.history.get(id)
     }
 }
 
@@ -119,6 +123,8 @@ pub struct Daemon {
     pub listen_addr: Option<SocketAddr>,
     /// Bound address of `server.tls_listen`.
     pub tls_addr: Option<SocketAddr>,
+    /// Bound UDP address of the HTTP/3 listener (`server.h3_listen`, default the TLS port).
+    pub h3_addr: Option<SocketAddr>,
     /// Bound address of `server.admin_listen`.
     pub admin_addr: SocketAddr,
     /// `bootstrap.servers` in use (the mock cluster's when embedded).
@@ -130,6 +136,8 @@ pub struct Daemon {
     shutdown_tx: watch::Sender<bool>,
     servers: JoinSet<()>,
     background: JoinSet<()>,
+    sink_stop: Arc<std::sync::atomic::AtomicBool>,
+    sink_thread: Option<std::thread::JoinHandle<()>>,
     embedded: Option<EmbeddedKafka>,
 }
 
@@ -156,11 +164,7 @@ impl Daemon {
         let config_topic = cfg.config_topic();
 
         let (embedded, bootstrap) = if cfg.kafka.brokers == "embedded" {
-            let ek = EmbeddedKafka::start(&[
-                (cfg.kafka.topic.clone(), cfg.kafka.partitions),
-                (config_topic.clone(), 1),
-            ])
-            .map_err(StartError::Kafka)?;
+            let ek = EmbeddedKafka::start(&kafka::topic_plan(&cfg)).map_err(StartError::Kafka)?;
             let b = ek.bootstrap_servers().to_string();
             tracing::warn!(bootstrap = %b,
                 "kafka: using the EMBEDDED in-memory mock cluster: events are NOT durable and vanish on exit; read them with `kcat -b {b} -t {} -C`", cfg.kafka.topic);
@@ -191,9 +195,23 @@ impl Daemon {
             config_topic,
             registry.clone(),
         ));
-        let consumer = kafka::config_consumer(&cfg, &bootstrap, &registry.instance)
-            .map_err(StartError::Kafka)?;
+        let consumer =
+            kafka::tail::consumer(&cfg, &bootstrap, "config").map_err(StartError::Kafka)?;
         let (ready_tx, ready_rx) = watch::channel(false);
+        let history = Arc::new(sink::history::History::new(cfg.sink.history_size));
+        {
+            let consumer =
+                kafka::tail::consumer(&cfg, &bootstrap, "history").map_err(StartError::Kafka)?;
+            let (h, topic, stop) = (
+                history.clone(),
+                cfg.derived_topic("history"),
+                shutdown_rx.clone(),
+            );
+            let (caught, _) = watch::channel(false);
+            background.spawn(async move {
+                kafka::tail::run(consumer, &topic, h.as_ref(), caught, stop).await;
+            });
+        }
         background.spawn(sync.clone().run(consumer, ready_tx, shutdown_rx.clone()));
         {
             let h = metrics.clone();
@@ -218,35 +236,80 @@ impl Daemon {
             metrics,
             clock: opts.clock.unwrap_or_else(system_clock),
             body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
+            history: history.clone(),
         });
+        let sink_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut sink_thread = None;
+        if cfg.server.role.sink() {
+            sink_thread = Some(
+                sink::runtime::start(
+                    &cfg,
+                    &bootstrap,
+                    &state,
+                    sink_stop.clone(),
+                    &mut background,
+                    shutdown_rx.clone(),
+                )
+                .map_err(StartError::Kafka)?,
+            );
+        }
 
         let limits = server::ConnLimits::from_config(&cfg.server);
         let mut servers = JoinSet::new();
-        let mut listen_addr = None;
-        if !cfg.server.listen.is_empty() {
-            let l = bind(&cfg.server.listen).await?;
-            listen_addr = l.local_addr().ok();
-            servers.spawn(server::serve(
-                l,
-                app(state.clone()),
-                None,
-                limits.clone(),
-                shutdown_rx.clone(),
-            ));
-        }
+        // TLS first: HTTP/3 binds next to it (by default the same port over UDP), and the TCP
+        // listeners advertise the HTTP/3 port with Alt-Svc.
         let mut tls_addr = None;
         let mut tls_cert_path = None;
-        if let Some(t) = &cfg.server.tls_listen {
+        let mut h3_addr = None;
+        let mut tls_listener = None;
+        if let Some(t) = cfg
+            .server
+            .tls_listen
+            .as_ref()
+            .filter(|_| cfg.server.role.ingest())
+        {
             let material = tls::load_or_generate(&cfg.server).map_err(StartError::Tls)?;
             let acceptor = tokio_rustls::TlsAcceptor::from(
                 tls::tcp_server_config(&material).map_err(StartError::Tls)?,
             );
             let l = bind(t).await?;
-            tls_addr = l.local_addr().ok();
+            let bound = l.local_addr().map_err(|source| StartError::Bind {
+                addr: t.clone(),
+                source,
+            })?;
+            tls_addr = Some(bound);
             tls_cert_path = Some(material.cert_path.clone());
+            if let Some(endpoint) = h3::listen(&cfg, bound, &material)? {
+                h3_addr = endpoint.local_addr().ok();
+                servers.spawn(h3::serve(
+                    endpoint,
+                    app(state.clone()),
+                    h3::H3Limits::from_config(&cfg),
+                    shutdown_rx.clone(),
+                ));
+            }
+            tls_listener = Some((l, acceptor));
+        }
+        let tcp_app = || match h3_addr {
+            Some(a) => h3::advertise(app(state.clone()), a.port()),
+            None => app(state.clone()),
+        };
+        let mut listen_addr = None;
+        if !cfg.server.listen.is_empty() && cfg.server.role.ingest() {
+            let l = bind(&cfg.server.listen).await?;
+            listen_addr = l.local_addr().ok();
             servers.spawn(server::serve(
                 l,
-                app(state.clone()),
+                tcp_app(),
+                None,
+                limits.clone(),
+                shutdown_rx.clone(),
+            ));
+        }
+        if let Some((l, acceptor)) = tls_listener {
+            servers.spawn(server::serve(
+                l,
+                tcp_app(),
                 Some(acceptor),
                 limits.clone(),
                 shutdown_rx.clone(),
@@ -264,11 +327,12 @@ impl Daemon {
             limits,
             shutdown_rx,
         ));
-        tracing::info!(listen = ?listen_addr, tls = ?tls_addr, admin = %admin_addr, topic = %cfg.kafka.topic,
+        tracing::info!(listen = ?listen_addr, tls = ?tls_addr, h3 = ?h3_addr, admin = %admin_addr, topic = %cfg.kafka.topic,
             "hookd started");
         Ok(Daemon {
             listen_addr,
             tls_addr,
+            h3_addr,
             admin_addr,
             kafka_bootstrap: bootstrap,
             tls_cert_path,
@@ -276,6 +340,8 @@ impl Daemon {
             shutdown_tx,
             servers,
             background,
+            sink_stop,
+            sink_thread,
             embedded,
         })
     }
@@ -298,6 +364,11 @@ impl Daemon {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown_tx.send(true);
         while self.servers.join_next().await.is_some() {}
+        self.sink_stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.sink_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
         let p = self.state.publisher.producer().clone();
         let _ = tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(5))).await;
         while self.background.join_next().await.is_some() {}

@@ -14,6 +14,9 @@ struct Cli {
     /// Config file (TOML); `HOOKD_SECTION__KEY` environment variables override it.
     #[arg(long, short, global = true, env = "HOOKD_CONFIG")]
     config: Option<PathBuf>,
+    /// What to run: both (default), ingest or sink; overrides `server.role`.
+    #[arg(long, global = true, value_parser = ["both", "ingest", "sink"])]
+    role: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -38,6 +41,9 @@ enum Command {
         #[arg(long)]
         timestamp: Option<i64>,
     },
+    /// POST a request to hookd over HTTP/1.1, HTTP/2 or HTTP/3 (e.g. to try HTTP/3 without an
+    /// HTTP/3-capable curl); prints the response, or with --repeat a requests/s summary.
+    Post(hookd::h3::post::PostArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command.unwrap_or(Command::Run) {
+        Command::Post(args) => hookd::h3::post::run(args),
         Command::Sign {
             provider,
             secret,
@@ -74,10 +81,17 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Run => {
-            let cfg = match load(cli.config) {
+            let mut cfg = match load(cli.config) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            if let Some(r) = cli.role.as_deref() {
+                cfg.server.role = match r {
+                    "ingest" => hookd::config::Role::Ingest,
+                    "sink" => hookd::config::Role::Sink,
+                    _ => hookd::config::Role::Both,
+                };
+            }
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

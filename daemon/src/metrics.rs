@@ -22,6 +22,17 @@ pub const BYTES_IN_TOTAL: &str = "hookd_request_body_bytes_total";
 /// Admin API requests by `method` and `status`.
 pub const ADMIN_REQUESTS_TOTAL: &str = "hookd_admin_requests_total";
 
+/// Conductor API latency by `op` and `outcome`.
+pub const CONDUCTOR_REQUEST_SECONDS: &str = "hookd_conductor_request_duration_seconds";
+/// Sink actions by `kind` (start, complete, skip, dry_run) and `outcome`.
+pub const SINK_ACTIONS_TOTAL: &str = "hookd_sink_actions_total";
+/// Events not yet processed by this sink, by `partition`.
+pub const SINK_LAG_MESSAGES: &str = "hookd_sink_consumer_lag_messages";
+/// Waiting tasks in the wait index.
+pub const SINK_WAITS_INDEXED: &str = "hookd_sink_waits_indexed";
+/// Records sent to the dead-letter topic, by `reason`.
+pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the global recorder once per process (several in-process daemons share it).

@@ -52,6 +52,15 @@ impl Entry {
     pub fn body_limit(&self, default: u64) -> u64 {
         self.config.body_limit(default)
     }
+    /// The `workflowsToStart.idempotencyKey` template, if any.
+    pub fn idempotency_template(&self) -> Option<&str> {
+        self.config
+            .workflows_to_start
+            .as_ref()?
+            .get("idempotencyKey")?
+            .as_str()
+            .filter(|t| !t.is_empty())
+    }
 }
 
 /// One `webhook/<id>` record.

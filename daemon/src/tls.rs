@@ -96,3 +96,17 @@ pub fn tcp_server_config(m: &TlsMaterial) -> Result<Arc<ServerConfig>, String> {
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
+
+/// A rustls server config for QUIC: TLS 1.3 only, ALPN `h3`, and no 0-RTT (early data is
+/// refused: webhook POSTs are not idempotent, so a replayed 0-RTT request could publish twice).
+pub fn h3_server_config(m: &TlsMaterial) -> Result<Arc<ServerConfig>, String> {
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(m.certs.clone(), m.key.clone_key())
+        .map_err(|e| format!("tls certificate/key: {e}"))?;
+    cfg.alpn_protocols = vec![b"h3".to_vec()];
+    cfg.max_early_data_size = 0;
+    Ok(Arc::new(cfg))
+}

@@ -2,6 +2,8 @@
 
 mod admin;
 mod failure;
+mod h3;
 mod https;
 mod ingress;
+mod sink;
 mod vectors;

@@ -11,6 +11,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+pub mod conductor;
+pub mod h3;
+
 pub use hookd;
 pub use serde_json::json;
 

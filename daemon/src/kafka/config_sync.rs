@@ -7,16 +7,15 @@
 //! adds no database to operate; compaction keeps it as small as the set of webhooks; and a new
 //! instance rebuilds its registry by reading it, typically in milliseconds.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
+use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
+
+use super::tail;
 
 use crate::store::{Registry, StoreError, VerifiedRecord, WebhookRecord};
 
@@ -25,6 +24,8 @@ pub struct ConfigSync {
     producer: FutureProducer,
     topic: String,
     registry: Arc<Registry>,
+    /// Revision per key seen in the topic (decides what to republish after catch-up).
+    seen: Mutex<HashMap<String, u64>>,
 }
 
 const WEBHOOK_PREFIX: &str = "webhook/";
@@ -37,6 +38,7 @@ impl ConfigSync {
             producer,
             topic,
             registry,
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -64,7 +66,8 @@ impl ConfigSync {
         }
     }
 
-    fn apply(&self, key: &str, value: &[u8], seen: &mut HashMap<String, u64>) {
+    fn apply_record(&self, key: &str, value: &[u8]) {
+        let mut seen = self.seen.lock().unwrap();
         if let Some(id) = key.strip_prefix(WEBHOOK_PREFIX) {
             match serde_json::from_slice::<WebhookRecord>(value) {
                 Ok(rec) => {
@@ -112,72 +115,45 @@ impl ConfigSync {
         }
     }
 
-    /// Reads the topic until `shutdown`; flips `ready` once caught up with the end of the topic.
+    /// Reads the topic until `shutdown`; once caught up with its end, republishes what the local
+    /// snapshot knows that the topic lacks, then flips `ready`.
     pub async fn run(
         self: Arc<Self>,
         consumer: StreamConsumer,
         ready: watch::Sender<bool>,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) {
-        let partitions = loop {
-            match consumer.fetch_metadata(Some(&self.topic), Duration::from_secs(5)) {
-                Ok(md) => {
-                    let n = md
-                        .topics()
-                        .iter()
-                        .find(|t| t.name() == self.topic)
-                        .map(|t| t.partitions().len())
-                        .unwrap_or(0);
-                    if n > 0 {
-                        break n as i32;
-                    }
-                }
-                Err(e) => tracing::warn!(topic = %self.topic, error = %e, "config topic metadata"),
-            }
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        };
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..partitions {
-            if let Err(e) = tpl.add_partition_offset(&self.topic, p, Offset::Beginning) {
-                tracing::error!(error = %e, "config topic assignment");
-                return;
-            }
-        }
-        if let Err(e) = consumer.assign(&tpl) {
-            tracing::error!(error = %e, "cannot read the config topic");
-            return;
-        }
-        let mut seen = HashMap::new();
-        let mut eof = HashSet::new();
-        let mut caught_up = false;
-        loop {
-            let msg = tokio::select! {
-                _ = shutdown.changed() => break,
-                m = consumer.recv() => m,
+        let (caught_tx, mut caught_rx) = watch::channel(false);
+        let me = self.clone();
+        let mut stop = shutdown.clone();
+        let announce = tokio::spawn(async move {
+            let caught = tokio::select! {
+                _ = stop.changed() => false,
+                r = caught_rx.wait_for(|v| *v) => r.is_ok(),
             };
-            match msg {
-                Ok(m) => {
-                    if let (Some(Ok(key)), Some(value)) = (m.key_view::<str>(), m.payload()) {
-                        self.apply(key, value, &mut seen);
-                    }
-                }
-                Err(KafkaError::PartitionEOF(p)) => {
-                    eof.insert(p);
-                    if !caught_up && eof.len() as i32 >= partitions {
-                        caught_up = true;
-                        self.republish(&seen).await;
-                        let _ = ready.send(true);
-                        tracing::info!(topic = %self.topic, "webhook registry caught up");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "config topic read error");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
+            if caught {
+                let seen = me.seen.lock().unwrap().clone();
+                me.republish(&seen).await;
+                let _ = ready.send(true);
+                tracing::info!(topic = %me.topic, "webhook registry caught up");
             }
+        });
+        tail::run(
+            consumer,
+            &self.topic.clone(),
+            self.as_ref(),
+            caught_tx,
+            shutdown,
+        )
+        .await;
+        announce.abort();
+    }
+}
+
+impl tail::Apply for ConfigSync {
+    fn apply(&self, key: &str, value: Option<&[u8]>) {
+        if let Some(v) = value {
+            self.apply_record(key, v);
         }
     }
 }

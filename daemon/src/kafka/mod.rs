@@ -4,6 +4,7 @@
 pub mod config_sync;
 pub mod embedded;
 pub mod producer;
+pub mod tail;
 
 use std::time::Duration;
 
@@ -67,6 +68,27 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
         .map_err(|e| format!("kafka config producer: {e}"))
 }
 
+/// Every topic hookd uses, with its partition count: events, config (compacted), the sink's
+/// idempotency records (compacted, co-partitioned with events), waits (compacted), history
+/// (7-day retention) and the dead-letter topic.
+pub fn topic_plan(cfg: &Config) -> Vec<(String, i32)> {
+    let p = cfg.kafka.partitions;
+    vec![
+        (cfg.kafka.topic.clone(), p),
+        (cfg.config_topic(), 1),
+        (cfg.derived_topic("starts"), p),
+        (cfg.derived_topic("waits"), 1),
+        (cfg.derived_topic("history"), 1),
+        (
+            cfg.sink
+                .dlq_topic
+                .clone()
+                .unwrap_or_else(|| cfg.derived_topic("dlq")),
+            1,
+        ),
+    ]
+}
+
 /// Creates the events topic and the compacted config topic when missing (existing topics are
 /// left as they are). Failure is logged, not fatal: the operator may manage topics.
 pub async fn ensure_topics(cfg: &Config, bootstrap: &str) {
@@ -78,15 +100,22 @@ pub async fn ensure_topics(cfg: &Config, bootstrap: &str) {
         }
     };
     let max_msg = (cfg.server.max_body_bytes + 64 * 1024).to_string();
-    let config_topic = cfg.config_topic();
+    let plan = topic_plan(cfg);
     let repl = || TopicReplication::Fixed(cfg.kafka.replication_factor);
-    let topics = [
-        NewTopic::new(&cfg.kafka.topic, cfg.kafka.partitions, repl())
-            .set("max.message.bytes", &max_msg),
-        NewTopic::new(&config_topic, 1, repl())
-            .set("cleanup.policy", "compact")
-            .set("min.compaction.lag.ms", "0"),
-    ];
+    let topics: Vec<NewTopic<'_>> = plan
+        .iter()
+        .map(|(name, partitions)| {
+            let t = NewTopic::new(name, *partitions, repl());
+            if *name == cfg.kafka.topic || name.ends_with(".dlq") {
+                t.set("max.message.bytes", &max_msg)
+            } else if *name == cfg.derived_topic("history") {
+                t.set("retention.ms", "604800000")
+            } else {
+                t.set("cleanup.policy", "compact")
+                    .set("min.compaction.lag.ms", "0")
+            }
+        })
+        .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     match tokio::time::timeout(Duration::from_secs(15), admin.create_topics(&topics, &opts)).await {
         Ok(Ok(results)) => {
@@ -101,24 +130,4 @@ pub async fn ensure_topics(cfg: &Config, bootstrap: &str) {
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot create kafka topics"),
         Err(_) => tracing::warn!("timed out creating kafka topics"),
     }
-}
-
-/// The consumer that reads the config topic (no group commits; every instance reads it all).
-pub fn config_consumer(
-    cfg: &Config,
-    bootstrap: &str,
-    instance: &str,
-) -> Result<rdkafka::consumer::StreamConsumer, String> {
-    let mut c = base_client(bootstrap);
-    c.set("group.id", format!("hookd-config-{instance}"))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "true")
-        .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "100");
-    for (key, v) in &cfg.kafka.consumer {
-        c.set(key, v);
-    }
-    c.create()
-        .map_err(|e| format!("kafka config consumer: {e}"))
 }

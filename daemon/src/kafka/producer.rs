@@ -112,6 +112,8 @@ pub mod headers {
     pub const QUERY: &str = "hookd-query";
     /// The provider's delivery id (e.g. `X-GitHub-Delivery`).
     pub const DELIVERY_ID: &str = "hookd-delivery-id";
+    /// The resolved `idempotencyKey` (when the webhook has a template).
+    pub const IDEMPOTENCY_KEY: &str = "hookd-idempotency-key";
 }
 
 impl EventPublisher {
@@ -135,43 +137,7 @@ impl EventPublisher {
         let start = Instant::now();
         let deadline = start + self.ack_timeout;
         let key = ev.record_key();
-        let received = ev.received_at_ms().to_string();
-        let mut hdrs = OwnedHeaders::new_with_capacity(6)
-            .insert(Header {
-                key: headers::EVENT_ID,
-                value: Some(ev.event_id()),
-            })
-            .insert(Header {
-                key: headers::WEBHOOK_ID,
-                value: Some(ev.webhook_id()),
-            })
-            .insert(Header {
-                key: headers::RECEIVED_AT,
-                value: Some(&received),
-            });
-        if let Some(ct) = ev.content_type() {
-            hdrs = hdrs.insert(Header {
-                key: headers::CONTENT_TYPE,
-                value: Some(ct),
-            });
-        }
-        if let Some(q) = ev.query() {
-            hdrs = hdrs.insert(Header {
-                key: headers::QUERY,
-                value: Some(q),
-            });
-        }
-        if let Some(d) = ev.delivery_id() {
-            hdrs = hdrs.insert(Header {
-                key: headers::DELIVERY_ID,
-                value: Some(d),
-            });
-        }
-        let mut record = FutureRecord::to(&self.topic)
-            .key(key.as_bytes())
-            .payload(ev.body().as_ref())
-            .headers(hdrs)
-            .timestamp(ev.received_at_ms());
+        let mut record = event_record(&self.topic, ev, &key);
         let fut = loop {
             match self.producer.send_result(record) {
                 Ok(f) => break f,
@@ -199,4 +165,57 @@ impl EventPublisher {
             .record(start.elapsed().as_secs_f64());
         res
     }
+}
+
+/// The Kafka record of `ev` on `topic` with record key `key` (from
+/// [`VerifiedEvent::record_key`]): the raw body as value, hookd's headers, the receive time as
+/// timestamp. Pure (no I/O), so the benchmarks can measure it.
+pub fn event_record<'a>(
+    topic: &'a str,
+    ev: &'a VerifiedEvent,
+    key: &'a str,
+) -> FutureRecord<'a, [u8], [u8]> {
+    let received = ev.received_at_ms().to_string();
+    let mut hdrs = OwnedHeaders::new_with_capacity(6)
+        .insert(Header {
+            key: headers::EVENT_ID,
+            value: Some(ev.event_id()),
+        })
+        .insert(Header {
+            key: headers::WEBHOOK_ID,
+            value: Some(ev.webhook_id()),
+        })
+        .insert(Header {
+            key: headers::RECEIVED_AT,
+            value: Some(&received),
+        });
+    if let Some(ct) = ev.content_type() {
+        hdrs = hdrs.insert(Header {
+            key: headers::CONTENT_TYPE,
+            value: Some(ct),
+        });
+    }
+    if let Some(q) = ev.query() {
+        hdrs = hdrs.insert(Header {
+            key: headers::QUERY,
+            value: Some(q),
+        });
+    }
+    if let Some(d) = ev.delivery_id() {
+        hdrs = hdrs.insert(Header {
+            key: headers::DELIVERY_ID,
+            value: Some(d),
+        });
+    }
+    if let Some(k) = ev.idempotency_key() {
+        hdrs = hdrs.insert(Header {
+            key: headers::IDEMPOTENCY_KEY,
+            value: Some(k),
+        });
+    }
+    FutureRecord::to(topic)
+        .key(key.as_bytes())
+        .payload(ev.body().as_ref())
+        .headers(hdrs)
+        .timestamp(ev.received_at_ms())
 }

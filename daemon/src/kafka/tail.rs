@@ -1,0 +1,102 @@
+//! Reads a whole topic from the beginning and keeps following it — the shared pattern behind the
+//! webhook registry, the wait index and the execution history, which every instance rebuilds by
+//! reading a topic (no consumer group, no commits).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// Receives the records of a tailed topic.
+pub trait Apply: Send + Sync {
+    /// One record; `value` is `None` for a tombstone.
+    fn apply(&self, key: &str, value: Option<&[u8]>);
+}
+
+/// A consumer for tailing (group id unique to this reader; nothing is committed).
+pub fn consumer(cfg: &Config, bootstrap: &str, name: &str) -> Result<StreamConsumer, String> {
+    let mut c = super::base_client(bootstrap);
+    c.set("group.id", format!("hookd-{name}-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "100");
+    for (key, v) in &cfg.kafka.consumer {
+        c.set(key, v);
+    }
+    c.create()
+        .map_err(|e| format!("kafka {name} consumer: {e}"))
+}
+
+/// Tails `topic` until `shutdown`; `caught_up` turns true once every partition reached the end
+/// it had when reading started.
+pub async fn run<A: Apply + ?Sized>(
+    consumer: StreamConsumer,
+    topic: &str,
+    apply: &A,
+    caught_up: watch::Sender<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let partitions = loop {
+        match consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) {
+            Ok(md) => {
+                let n = md
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == topic)
+                    .map(|t| t.partitions().len())
+                    .unwrap_or(0);
+                if n > 0 {
+                    break n as i32;
+                }
+            }
+            Err(e) => tracing::warn!(topic, error = %e, "topic metadata"),
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    };
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        if let Err(e) = tpl.add_partition_offset(topic, p, Offset::Beginning) {
+            tracing::error!(topic, error = %e, "assignment");
+            return;
+        }
+    }
+    if let Err(e) = consumer.assign(&tpl) {
+        tracing::error!(topic, error = %e, "cannot read topic");
+        return;
+    }
+    let mut eof = HashSet::new();
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.changed() => break,
+            m = consumer.recv() => m,
+        };
+        match msg {
+            Ok(m) => {
+                if let Some(Ok(key)) = m.key_view::<str>() {
+                    apply.apply(key, m.payload());
+                }
+            }
+            Err(KafkaError::PartitionEOF(p)) => {
+                eof.insert(p);
+                if !*caught_up.borrow() && eof.len() as i32 >= partitions {
+                    let _ = caught_up.send(true);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(topic, error = %e, "read error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The sink stage: consumes the events topic and acts on Conductor — starts workflows with
+//! idempotency, completes waiting `WAIT_FOR_WEBHOOK` tasks, keeps per-webhook history.
+//!
+//! Guarantees: at-least-once delivery from Kafka, exactly-once effects. A consumer group spreads
+//! partitions over sink instances; each partition is processed in order by one worker, and an
+//! event's offset is stored only after its effects are done (or it was dead-lettered). Transient
+//! failures (Conductor down, 429, 5xx, timeouts) retry the event with backoff until they succeed,
+//! holding back only that partition. On a rebalance, revoked partitions finish the event in hand
+//! and commit before the partition moves.
+
+pub mod conductor;
+pub mod config;
+pub mod history;
+pub mod matching;
+pub mod poller;
+pub mod process;
+pub mod runtime;
+pub mod starts;
+pub mod waits;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use process::{EventMsg, PartitionState, ProcessError, Processor};
+
+struct Worker {
+    tx: mpsc::Sender<OwnedMessage>,
+    stop: Arc<AtomicBool>,
+    done: std_mpsc::Receiver<()>,
+}
+
+/// The consumer's context: owns the partition workers and reacts to rebalances.
+struct SinkContext {
+    rt: Handle,
+    processor: Arc<Processor>,
+    bootstrap: String,
+    workers: Mutex<HashMap<i32, Worker>>,
+    offsets_tx: std_mpsc::Sender<(i32, i64)>,
+    offsets_rx: Mutex<std_mpsc::Receiver<(i32, i64)>>,
+    grace: Duration,
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn pre_rebalance(&self, c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = r {
+            let topic = &self.processor.topics.events;
+            let parts: Vec<i32> = tpl
+                .elements_for_topic(topic)
+                .iter()
+                .map(|e| e.partition())
+                .collect();
+            tracing::info!(?parts, "sink partitions revoked; finishing events in hand");
+            self.stop_workers(&parts);
+            self.store_offsets(c);
+            if let Err(e) = c.commit_consumer_state(CommitMode::Sync) {
+                tracing::debug!(error = %e, "commit on revoke");
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = r {
+            let topic = &self.processor.topics.events;
+            for e in tpl.elements_for_topic(topic) {
+                self.spawn_worker(e.partition());
+            }
+        }
+    }
+}
+
+impl SinkContext {
+    fn spawn_worker(&self, p: i32) {
+        let (tx, rx) = mpsc::channel(256);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done_tx, done) = std_mpsc::channel();
+        let w = WorkerArgs {
+            partition: p,
+            processor: self.processor.clone(),
+            bootstrap: self.bootstrap.clone(),
+            stop: stop.clone(),
+            offsets: self.offsets_tx.clone(),
+        };
+        self.rt.spawn(async move {
+            run_worker(w, rx).await;
+            let _ = done_tx.send(());
+        });
+        self.workers
+            .lock()
+            .unwrap()
+            .insert(p, Worker { tx, stop, done });
+    }
+
+    fn stop_workers(&self, parts: &[i32]) {
+        let taken: Vec<Worker> = {
+            let mut g = self.workers.lock().unwrap();
+            parts.iter().filter_map(|p| g.remove(p)).collect()
+        };
+        for w in &taken {
+            w.stop.store(true, Ordering::SeqCst);
+        }
+        for w in taken {
+            drop(w.tx);
+            if w.done.recv_timeout(self.grace).is_err() {
+                tracing::warn!(
+                    "a sink worker did not finish in time; its event will be redelivered"
+                );
+            }
+        }
+    }
+
+    fn store_offsets(&self, c: &BaseConsumer<Self>) {
+        let topic = &self.processor.topics.events;
+        let rx = self.offsets_rx.lock().unwrap();
+        while let Ok((p, off)) = rx.try_recv() {
+            if let Err(e) = c.store_offset(topic, p, off) {
+                tracing::debug!(partition = p, error = %e, "store offset");
+            }
+        }
+    }
+}
+
+struct WorkerArgs {
+    partition: i32,
+    processor: Arc<Processor>,
+    bootstrap: String,
+    stop: Arc<AtomicBool>,
+    offsets: std_mpsc::Sender<(i32, i64)>,
+}
+
+/// Loads the partition's idempotency records and the recovery horizon.
+async fn load_state(w: &WorkerArgs) -> Option<PartitionState> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let (bootstrap, topics, p) = (w.bootstrap.clone(), w.processor.topics.clone(), w.partition);
+        let res = tokio::task::spawn_blocking(move || {
+            let c: BaseConsumer = crate::kafka::base_client(&bootstrap)
+                .set("group.id", format!("hookd-loader-{}", uuid::Uuid::new_v4()))
+                .set("enable.auto.commit", "false")
+                .create()
+                .map_err(|e| e.to_string())?;
+            let (_, high) = c
+                .fetch_watermarks(&topics.events, p, Duration::from_secs(10))
+                .map_err(|e| e.to_string())?;
+            let starts = starts::load_partition(&c, &topics.starts, p)?;
+            Ok::<_, String>((starts, high))
+        })
+        .await;
+        match res {
+            Ok(Ok((starts, high))) => {
+                tracing::info!(
+                    partition = p,
+                    records = starts.len(),
+                    recovery_below = high,
+                    "sink partition assigned"
+                );
+                return Some(PartitionState {
+                    partition: p,
+                    starts,
+                    recovery_below: high,
+                    uncertain: Default::default(),
+                });
+            }
+            Ok(Err(e)) => tracing::warn!(partition = p, error = %e, "loading partition state"),
+            Err(e) => tracing::warn!(partition = p, error = %e, "loading partition state"),
+        }
+        if w.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
+    let Some(mut st) = load_state(&w).await else {
+        return;
+    };
+    while let Some(msg) = rx.recv().await {
+        if w.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let ev = EventMsg::new(msg);
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match w.processor.handle(&ev, &mut st).await {
+                Ok(()) => {
+                    let _ = w.offsets.send((ev.partition, ev.offset));
+                    break;
+                }
+                Err(ProcessError::Transient(e))
+                | Err(ProcessError::Permanent { reason: e, .. }) => {
+                    tracing::warn!(partition = ev.partition, offset = ev.offset, error = %e,
+                        retry_in_ms = backoff.as_millis() as u64, "event not done yet; retrying");
+                    let until = Instant::now() + backoff;
+                    while Instant::now() < until {
+                        if w.stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+}
+
+/// Runs the events consumer on its own thread until `stop` is set.
+pub fn spawn_consumer(
+    cfg: &Config,
+    bootstrap: &str,
+    processor: Arc<Processor>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let (offsets_tx, offsets_rx) = std_mpsc::channel();
+    let ctx = SinkContext {
+        rt: Handle::current(),
+        processor: processor.clone(),
+        bootstrap: bootstrap.to_string(),
+        workers: Mutex::new(HashMap::new()),
+        offsets_tx,
+        offsets_rx: Mutex::new(offsets_rx),
+        grace: Duration::from_millis(cfg.server.shutdown_grace_ms),
+    };
+    let mut c = crate::kafka::base_client(bootstrap);
+    c.set("group.id", &cfg.sink.group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range,roundrobin")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("fetch.wait.max.ms", "50");
+    for (k, v) in &cfg.kafka.consumer {
+        c.set(k, v);
+    }
+    let consumer: BaseConsumer<SinkContext> = c
+        .create_with_context(ctx)
+        .map_err(|e| format!("sink consumer: {e}"))?;
+    let topic = processor.topics.events.clone();
+    consumer
+        .subscribe(&[&topic])
+        .map_err(|e| format!("sink subscribe: {e}"))?;
+    std::thread::Builder::new()
+        .name("hookd-sink".into())
+        .spawn(move || consume_loop(consumer, &topic, &stop))
+        .map_err(|e| e.to_string())
+}
+
+fn consume_loop(consumer: BaseConsumer<SinkContext>, topic: &str, stop: &AtomicBool) {
+    let mut pending: HashMap<i32, VecDeque<OwnedMessage>> = HashMap::new();
+    let mut last_lag = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        let ctx = consumer.context();
+        ctx.store_offsets(&consumer);
+        // hand pending messages to workers that have room again
+        pending.retain(|&p, q| {
+            let g = ctx.workers.lock().unwrap();
+            let Some(w) = g.get(&p) else {
+                return false; // revoked: they will be redelivered to the new owner
+            };
+            while let Some(m) = q.pop_front() {
+                match w.tx.try_send(m) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(m)) => {
+                        q.push_front(m);
+                        return true;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                }
+            }
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(topic, p);
+            let _ = consumer.resume(&tpl);
+            false
+        });
+        match consumer.poll(Duration::from_millis(50)) {
+            Some(Ok(m)) => {
+                let p = m.partition();
+                let m = m.detach();
+                if let Some(q) = pending.get_mut(&p) {
+                    q.push_back(m);
+                } else {
+                    let g = ctx.workers.lock().unwrap();
+                    if let Some(w) = g.get(&p) {
+                        if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(m) {
+                            pending.entry(p).or_default().push_back(m);
+                            let mut tpl = TopicPartitionList::new();
+                            tpl.add_partition(topic, p);
+                            let _ = consumer.pause(&tpl);
+                        }
+                    }
+                }
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "sink consumer"),
+            None => {}
+        }
+        if last_lag.elapsed() > Duration::from_secs(5) {
+            last_lag = Instant::now();
+            report_lag(&consumer, topic);
+        }
+    }
+    let ctx = consumer.context();
+    let parts: Vec<i32> = ctx.workers.lock().unwrap().keys().copied().collect();
+    ctx.stop_workers(&parts);
+    ctx.store_offsets(&consumer);
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %e, "final sink commit");
+    }
+    consumer.unsubscribe();
+}
+
+fn report_lag(consumer: &BaseConsumer<SinkContext>, topic: &str) {
+    let Ok(pos) = consumer.position() else {
+        return;
+    };
+    for e in pos.elements_for_topic(topic) {
+        let p = e.partition();
+        if let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_millis(500)) {
+            let lag = match e.offset() {
+                Offset::Offset(o) => (high - o).max(0),
+                _ => high,
+            };
+            metrics::gauge!(crate::metrics::SINK_LAG_MESSAGES, "partition" => p.to_string())
+                .set(lag as f64);
+        }
+    }
+}

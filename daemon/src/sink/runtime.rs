@@ -1,0 +1,73 @@
+//! Starts the sink stage inside a daemon.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::conductor::ConductorClient;
+use super::process::{Actions, Processor, Topics};
+use super::waits::WaitIndex;
+use crate::config::Config;
+use crate::kafka;
+use crate::AppState;
+
+/// Starts the wait-index reader, the wait poller (with a Conductor) and the events consumer.
+/// Returns the consumer thread; it stops when `stop` is set.
+pub fn start(
+    cfg: &Arc<Config>,
+    bootstrap: &str,
+    state: &Arc<AppState>,
+    stop: Arc<AtomicBool>,
+    background: &mut JoinSet<()>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let actions = match &cfg.conductor.url {
+        Some(_) => Actions::Conductor(ConductorClient::new(&cfg.conductor)?),
+        None => {
+            tracing::warn!(
+                "sink: no [conductor] url configured: DRY RUN — every action is logged and recorded in the webhook's history, nothing is called"
+            );
+            Actions::DryRun
+        }
+    };
+    let worker_id = cfg.sink.worker_id.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        if host.is_empty() {
+            format!("hookd-{}", &state.registry.instance[..8])
+        } else {
+            format!("hookd-{host}")
+        }
+    });
+    let waits = Arc::new(WaitIndex::default());
+    let topics = Topics::new(cfg);
+    {
+        let consumer = kafka::tail::consumer(cfg, bootstrap, "waits")?;
+        let (w, topic, s) = (waits.clone(), topics.waits.clone(), shutdown.clone());
+        let (caught, _) = watch::channel(false);
+        background
+            .spawn(async move { kafka::tail::run(consumer, &topic, w.as_ref(), caught, s).await });
+    }
+    let processor = Arc::new(Processor {
+        cfg: cfg.clone(),
+        registry: state.registry.clone(),
+        actions: actions.clone(),
+        waits,
+        history: state.history.clone(),
+        producer: kafka::config_producer(cfg, bootstrap)?,
+        topics,
+        worker_id,
+    });
+    if let Actions::Conductor(client) = actions {
+        background.spawn(super::poller::run(
+            processor.clone(),
+            client,
+            state.registry.instance.clone(),
+            shutdown,
+        ));
+    }
+    super::spawn_consumer(cfg, bootstrap, processor, stop)
+}

@@ -1,0 +1,459 @@
+//! The sink stage end to end: signed webhook → Kafka → Conductor double.
+
+use std::time::Duration;
+
+use hookd_e2e::conductor::ConductorDouble;
+use hookd_e2e::hookd::verify::sign;
+use hookd_e2e::*;
+use serde_json::Value;
+
+const SECRET: &str = "sink-secret-1";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn conductor_section(d: &ConductorDouble, extra: &str) -> String {
+    format!(
+        "#rest\n[conductor]\nurl = \"{}\"\ntimeout_ms = 1000\nmax_attempts = 2\n{extra}\n[sink]\nwait_poll_timeout_ms = 100\nwait_callback_after_secs = 5\n",
+        d.url()
+    )
+}
+
+async fn post(d: &TestDaemon, id: &str, body: &[u8], query: &str) -> u16 {
+    http1_client()
+        .post(format!("{}/webhook/{id}{query}", d.http_url()))
+        .header(
+            "X-Hub-Signature-256",
+            sign::github_sha256(SECRET.as_bytes(), body),
+        )
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn hook(d: &TestDaemon, extra: Value) -> String {
+    let mut cfg = json!({"name": "gh", "verifier": "SIGNATURE_BASED", "secretValue": SECRET});
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    d.create_webhook(cfg).await
+}
+
+async fn history(d: &TestDaemon, id: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let h = d.get_webhook(id).await.1["webhookExecutionHistory"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if h.len() >= n {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("history of {id} never reached {n} entries");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_webhook_starts_workflows_with_input_and_idempotency_key() {
+    let c = ConductorDouble::start().await;
+    let d = TestDaemon::start(&conductor_section(&c, "")).await;
+    let id = hook(&d, json!({"workflowsToStart": {"order_flow": 3, "audit": 1,
+        "idempotencyKey": "order-${workflow.input.order.id}", "idempotencyStrategy": "RETURN_EXISTING"}}))
+    .await;
+    let body = br#"{"order":{"id":42,"total":9.5},"action":"created"}"#;
+    assert_eq!(
+        post(&d, &id, body, "?source=shop&action=overridden").await,
+        200
+    );
+    c.wait_for("two starts", WAIT, |c| c.started().len() == 2)
+        .await;
+    let wf = &c.started_named("order_flow")[0];
+    let r = &wf.request;
+    assert_eq!(r["version"], 3);
+    assert_eq!(r["priority"], 0);
+    assert_eq!(r["createdBy"], "admin");
+    assert_eq!(r["idempotencyKey"], "order-42");
+    assert_eq!(r["idempotencyStrategy"], "RETURN_EXISTING");
+    assert_eq!(
+        r["input"],
+        json!({"order": {"id": 42, "total": 9.5}, "action": "overridden", "source": "shop"}),
+        "input = body with query parameters merged on top"
+    );
+    assert_eq!(c.started_named("audit").len(), 1);
+    let h = history(&d, &id, 1).await;
+    assert_eq!(h[0]["matched"], false);
+    let ids: Vec<&str> = h[0]["workflowIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&wf.id.as_str()));
+    assert_eq!(h[0]["payload"]["order"]["id"], 42);
+    let text = h[0].to_string();
+    assert!(
+        !text.contains(SECRET) && !text.contains("sha256="),
+        "history holds no secrets or signatures"
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_match_fan_out_resolve_and_compare_canonically() {
+    let c = ConductorDouble::start().await;
+    let d = TestDaemon::start(&conductor_section(&c, "")).await;
+    let id = hook(&d, json!({"receiverWorkflowNamesToVersions": {"chat": 1}})).await;
+    let m = json!({"$['event']['type']": "message", "$.event.user": "${workflow.input.user}"});
+    // two waits on the same key (fan-out), one in a loop iteration (__2), one resolved from input
+    let (w1, t1) = c.schedule_wait(
+        "chat",
+        1,
+        "wait_ref",
+        "WAIT_FOR_WEBHOOK",
+        json!({"user": "U1"}),
+        m.clone(),
+    );
+    let (w2, t2) = c.schedule_wait(
+        "chat",
+        1,
+        "wait_ref__2",
+        "WAIT_FOR_WEBHOOK",
+        json!({"user": "U1"}),
+        m.clone(),
+    );
+    let (_, t_other_user) = c.schedule_wait(
+        "chat",
+        1,
+        "wait_ref",
+        "WAIT_FOR_WEBHOOK",
+        json!({"user": "U2"}),
+        m.clone(),
+    );
+    let (_, t_v2) = c.schedule_wait(
+        "chat",
+        2,
+        "wait_ref",
+        "WAIT_FOR_WEBHOOK",
+        json!({"user": "U1"}),
+        m.clone(),
+    );
+    let (w_num, t_num) = c.schedule_wait(
+        "chat",
+        1,
+        "amount_ref",
+        "WAIT_FOR_WEBHOOK",
+        json!({}),
+        json!({"$.amount": 5, "$.paid": true}),
+    );
+    let (_, t_other_type) = c.schedule_wait(
+        "chat",
+        1,
+        "wait_ref",
+        "OTHER_TASK",
+        json!({"user": "U1"}),
+        m.clone(),
+    );
+    // hookd indexes and keeps alive every wait of its task type
+    c.wait_for("waits polled", WAIT, |c| {
+        [&t1, &t2, &t_other_user, &t_v2, &t_num]
+            .iter()
+            .all(|t| c.task(t).unwrap().poll_count >= 1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // a non-matching event completes nothing
+    assert_eq!(
+        post(&d, &id, br#"{"event":{"type":"message","user":"U9"}}"#, "").await,
+        200
+    );
+    // the matching one completes both U1 waits of version 1, not U2's, not version 2's
+    let ev = br#"{"event":{"type":"message","user":"U1","text":"hi"}}"#;
+    assert_eq!(post(&d, &id, ev, "").await, 200);
+    c.wait_for("fan-out", WAIT, |c| {
+        c.task(&t1).unwrap().status == "COMPLETED" && c.task(&t2).unwrap().status == "COMPLETED"
+    })
+    .await;
+    let out = c.task(&t1).unwrap().output;
+    assert_eq!(
+        out,
+        json!({"event": {"type": "message", "user": "U1", "text": "hi"}}),
+        "payload keys as output"
+    );
+    // numbers and booleans compare canonically: 5 == 5.0
+    assert_eq!(
+        post(&d, &id, br#"{"amount":5.0,"paid":true}"#, "").await,
+        200
+    );
+    c.wait_for("canonical match", WAIT, |c| {
+        c.task(&t_num).unwrap().status == "COMPLETED"
+    })
+    .await;
+    let h = history(&d, &id, 3).await;
+    assert_eq!(h[0]["matched"], true);
+    assert_eq!(h[0]["workflowIds"], json!([w_num]));
+    let mut both: Vec<String> = h[1]["workflowIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    both.sort();
+    let mut want = vec![w1, w2];
+    want.sort();
+    assert_eq!(both, want);
+    assert_eq!(h[2]["matched"], false);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for t in [&t_other_user, &t_v2] {
+        assert_eq!(
+            c.task(t).unwrap().status,
+            "IN_PROGRESS",
+            "non-matching waits stay waiting"
+        );
+    }
+    assert_eq!(
+        c.task(&t_other_type).unwrap().poll_count,
+        0,
+        "other task types are not hookd's"
+    );
+    // the same event again completes nothing more
+    assert_eq!(post(&d, &id, ev, "").await, 200);
+    history(&d, &id, 4).await;
+    assert_eq!(
+        c.task(&t1).unwrap().late_updates,
+        0,
+        "each task completed once"
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_strategies_enforced_against_an_oss_server() {
+    let c = ConductorDouble::start().await;
+    c.set_oss(true);
+    let d = TestDaemon::start(&conductor_section(&c, "")).await;
+    let fail = hook(
+        &d,
+        json!({"workflowsToStart": {"wf_fail": 1, "idempotencyKey": "${workflow.input.id}"}}),
+    )
+    .await;
+    let ret = hook(&d, json!({"workflowsToStart": {"wf_ret": 1, "idempotencyKey": "${workflow.input.id}", "idempotencyStrategy": "RETURN_EXISTING"}})).await;
+    let run = hook(&d, json!({"workflowsToStart": {"wf_run": 1, "idempotencyKey": "${workflow.input.id}", "idempotencyStrategy": "FAIL_ON_RUNNING"}})).await;
+    let none = hook(
+        &d,
+        json!({"workflowsToStart": {"wf_none": 1, "idempotencyStrategy": "FAIL"}}),
+    )
+    .await;
+
+    for n in 0..2 {
+        for h in [&fail, &ret, &none] {
+            assert_eq!(
+                post(&d, h, format!(r#"{{"id":"k1","n":{n}}}"#).as_bytes(), "").await,
+                200
+            );
+        }
+    }
+    assert_eq!(post(&d, &run, br#"{"id":"k1","n":0}"#, "").await, 200);
+    history(&d, &fail, 2).await;
+    let hr = history(&d, &ret, 2).await;
+    history(&d, &none, 2).await;
+    history(&d, &run, 1).await;
+    assert_eq!(
+        c.started_named("wf_fail").len(),
+        1,
+        "FAIL: one execution per key"
+    );
+    assert_eq!(
+        c.started_named("wf_ret").len(),
+        1,
+        "RETURN_EXISTING: one execution"
+    );
+    assert_eq!(
+        hr[0]["workflowIds"], hr[1]["workflowIds"],
+        "RETURN_EXISTING returns the existing id"
+    );
+    assert_eq!(
+        c.started_named("wf_none").len(),
+        2,
+        "no key: every event starts"
+    );
+    // FAIL_ON_RUNNING: refused while running, started again once finished
+    assert_eq!(post(&d, &run, br#"{"id":"k1","n":1}"#, "").await, 200);
+    history(&d, &run, 2).await;
+    assert_eq!(c.started_named("wf_run").len(), 1);
+    let first = c.started_named("wf_run")[0].id.clone();
+    c.set_status(&first, "COMPLETED");
+    assert_eq!(post(&d, &run, br#"{"id":"k1","n":2}"#, "").await, 200);
+    c.wait_for("restart after completion", WAIT, |c| {
+        c.started_named("wf_run").len() == 2
+    })
+    .await;
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_duplicates_and_lost_responses_start_once() {
+    let c = ConductorDouble::start().await;
+    c.set_oss(true);
+    let d = TestDaemon::start(&conductor_section(&c, "")).await;
+    let id = hook(&d, json!({"workflowsToStart": {"wf": 1}})).await;
+    let body = br#"{"ping":1}"#;
+    let send = |delivery: &'static str| {
+        let (url, body) = (format!("{}/webhook/{id}", d.http_url()), body.to_vec());
+        async move {
+            http1_client()
+                .post(url)
+                .header(
+                    "X-Hub-Signature-256",
+                    sign::github_sha256(SECRET.as_bytes(), &body),
+                )
+                .header("X-GitHub-Delivery", delivery)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // the provider sends the same delivery twice
+    assert_eq!(send("dup-1").await, 200);
+    assert_eq!(send("dup-1").await, 200);
+    history(&d, &id, 2).await;
+    assert_eq!(c.started().len(), 1, "one start per provider delivery");
+    // Conductor starts the workflow but the response is lost: the retry finds it by correlation id
+    c.lose_start_responses(1);
+    assert_eq!(send("dup-2").await, 200);
+    history(&d, &id, 3).await;
+    assert_eq!(
+        c.started().len(),
+        2,
+        "a lost response does not start a second workflow"
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_killed_between_effect_and_commit_does_not_duplicate() {
+    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
+        ("events".into(), 3),
+        ("events.webhooks".into(), 1),
+        ("events.starts".into(), 3),
+        ("events.waits".into(), 1),
+        ("events.history".into(), 1),
+        ("events.dlq".into(), 1),
+    ])
+    .unwrap();
+    let b = cluster.bootstrap_servers().to_string();
+    let c = ConductorDouble::start().await;
+    c.set_oss(true);
+    let a = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
+    assert!(a.daemon.wait_ready(WAIT).await);
+    let id = hook(&a, json!({"workflowsToStart": {"wf": 1}})).await;
+    // the start takes effect in Conductor, then the answer never comes back in time…
+    c.hang_starts(Some(Duration::from_secs(5)));
+    assert_eq!(post(&a, &id, br#"{"crash":1}"#, "").await, 200);
+    c.wait_for("the effect", WAIT, |c| c.started().len() == 1)
+        .await;
+    // …and the sink dies before it recorded the start or committed the offset
+    a.stop().await;
+    c.hang_starts(None);
+    let z = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
+    assert!(z.daemon.wait_ready(WAIT).await);
+    let h = history(&z, &id, 1).await;
+    assert_eq!(
+        c.started().len(),
+        1,
+        "the redelivered event did not start a second workflow"
+    );
+    assert_eq!(h[0]["workflowIds"][0], c.started()[0].id.as_str());
+    z.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_outage_loses_nothing_and_400_goes_to_the_dlq() {
+    let c = ConductorDouble::start().await;
+    let d = TestDaemon::start(&conductor_section(&c, "")).await;
+    let good = hook(&d, json!({"workflowsToStart": {"wf": 1}})).await;
+    let bad = hook(&d, json!({"workflowsToStart": {"missing_wf": 1}})).await;
+    c.set_unavailable(true);
+    for i in 0..6 {
+        assert_eq!(
+            post(&d, &good, format!(r#"{{"i":{i}}}"#).as_bytes(), "").await,
+            200,
+            "ingest does not depend on Conductor"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(c.started().is_empty());
+    c.set_unavailable(false);
+    c.wait_for("catch-up", WAIT, |c| c.started().len() == 6)
+        .await;
+    // a permanent error: to the dead-letter topic, and processing goes on
+    assert_eq!(post(&d, &bad, br#"{"doomed":true}"#, "").await, 200);
+    assert_eq!(post(&d, &good, br#"{"after":true}"#, "").await, 200);
+    c.wait_for("processing continues", WAIT, |c| c.started().len() == 7)
+        .await;
+    let dlq = consume_all(&d.bootstrap(), "events.dlq", 1, Duration::from_secs(10));
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].value, br#"{"doomed":true}"#);
+    assert!(dlq[0].header("hookd-dlq-reason").unwrap().contains("400"));
+    assert_eq!(dlq[0].header("hookd-dlq-status"), Some("400"));
+    assert_eq!(dlq[0].header("hookd-webhook-id"), Some(bad.as_str()));
+    let h = history(&d, &bad, 1).await;
+    assert!(h[0]["deadLetter"].as_str().unwrap().contains("400"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        c.started().len(),
+        7,
+        "nothing started twice after the outage"
+    );
+    let m = admin_client()
+        .get(format!("{}/metrics", d.admin_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("hookd_sink_dlq_records_total"), "{m}");
+    assert!(m.contains("hookd_conductor_request_duration_seconds"));
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orkes_auth_mints_and_remints_tokens() {
+    let c = ConductorDouble::start().await;
+    c.require_auth("key-id-1", "key-secret-1");
+    let d = TestDaemon::start(&conductor_section(
+        &c,
+        "key_id = \"key-id-1\"\nkey_secret = \"key-secret-1\"",
+    ))
+    .await;
+    let id = hook(&d, json!({"workflowsToStart": {"wf": 1}})).await;
+    assert_eq!(post(&d, &id, br#"{"a":1}"#, "").await, 200);
+    c.wait_for("start with a token", WAIT, |c| c.started().len() == 1)
+        .await;
+    c.expire_tokens();
+    assert_eq!(post(&d, &id, br#"{"a":2}"#, "").await, 200);
+    c.wait_for("start after re-mint", WAIT, |c| c.started().len() == 2)
+        .await;
+    assert!(c.tokens_minted() >= 2);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_without_conductor_records_history() {
+    let d = TestDaemon::start("").await;
+    let id = hook(&d, json!({"workflowsToStart": {"wf": 1}})).await;
+    assert_eq!(post(&d, &id, br#"{"dry":1}"#, "").await, 200);
+    let h = history(&d, &id, 1).await;
+    assert_eq!(h[0]["dryRun"], true);
+    assert!(h[0]["workflowIds"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("dry-run-"));
+    d.stop().await;
+}
