@@ -28,7 +28,7 @@ if [ "$QUICK" = 1 ]; then
 else
   DURATION=${DURATION:-10s}; WARMUP=${WARMUP:-3s}; DOWN_DURATION=${DOWN_DURATION:-60s}
 fi
-CONC=${CONC:-32}
+CONC=${CONC:-128}
 DAEMON_CPU=${DAEMON_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-target/bench-results/$(date +%Y%m%d-%H%M%S)}
@@ -55,7 +55,7 @@ machine() {
 }
 
 log "building (release)"
-cargo build --release --locked -p hookd -p hookd-benches --bins 2>&1 | tail -3 >&2
+cargo build --release -p hookd -p hookd-benches --bins 2>&1 | tail -3 >&2
 BIN=target/release
 
 machine | tee "$OUT/machine.md" >&2
@@ -63,7 +63,7 @@ machine | tee "$OUT/machine.md" >&2
 if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   log "criterion micro-benchmarks"
   quick=(); [ "$QUICK" = 1 ] && quick=(--quick)
-  cargo bench --locked -p hookd-benches --bench hot_path -- "${quick[@]}" 2>&1 \
+  cargo bench -p hookd-benches --bench hot_path -- "${quick[@]}" 2>&1 \
     | grep -v '^\s*\(Compiling\|Finished\|Running\)' | tee "$OUT/criterion.txt" >&2
 fi
 
@@ -158,10 +158,14 @@ start_server() { # $1 = bare|hookd, $2 = config, $3 = log name
 loadgen() {
   local label=$1; shift
   log "$label"
+  # A few seconds of unrecorded load first: connections, producer batches and the embedded
+  # broker's partitions settle, whatever ran before.
+  taskset -c "$LOAD_CPU" "$BIN/loadgen" --label prime --duration 2s --warmup 0s \
+    --cacert "$OUT/state/tls/selfsigned-cert.pem" "$@" >/dev/null
   local kafka=()
   [ -n "$BOOTSTRAP" ] && kafka=(--brokers "$BOOTSTRAP" --topic hookd.events)
   taskset -c "$LOAD_CPU" "$BIN/loadgen" --label "$label" --pid "$PID" --json "$JSON" \
-    --duration "$DURATION" --warmup "$WARMUP" --cacert "$OUT/state/tls/selfsigned-cert.pem" \
+    --duration "${RUN_DURATION:-$DURATION}" --warmup "$WARMUP" --cacert "$OUT/state/tls/selfsigned-cert.pem" \
     "${kafka[@]}" "$@" >&2
 }
 
@@ -211,8 +215,8 @@ stop_server
 
 log "hookd with its broker unreachable (every request waits kafka.ack_timeout_ms, then 503)"
 start_server hookd "$OUT/broker-down.toml" hookd-broker-down
-loadgen hookd-broker-down --url "http://$HTTP" --proto h1 -c 1000 "${GH[@]}" --size 1k \
-  --rate 400 --duration "$DOWN_DURATION"
+RUN_DURATION=$DOWN_DURATION loadgen hookd-broker-down --url "http://$HTTP" --proto h1 -c 1000 \
+  "${GH[@]}" --size 1k --rate 400
 stop_server
 
 "$BIN/bench-report" "$JSON" > "$OUT/report.md"

@@ -49,10 +49,8 @@ pub fn runs_table(runs: &[Report]) -> String {
             None => "not checked".to_string(),
             Some(k) if k.complete => format!("{} of {}", k.missing, k.acked),
             Some(k) => format!(
-                "{} of {} (incomplete: {})",
-                k.missing,
-                k.acked,
-                k.incomplete_reason.as_deref().unwrap_or("?")
+                "{} of {}, incomplete: {} records deleted by retention before they were read",
+                k.missing, k.acked, k.skipped
             ),
         };
         let _ = writeln!(

@@ -461,6 +461,7 @@ pub async fn run(cfg: RunConfig) -> Result<Report, RunError> {
             unacked_but_landed: (seen.seqs.len() as u64).saturating_sub(landed),
             duplicates: seen.duplicates,
             complete: seen.complete,
+            skipped: seen.skipped,
             incomplete_reason: seen.incomplete_reason,
         }
     });

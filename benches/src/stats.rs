@@ -134,6 +134,9 @@ pub struct KafkaFigures {
     pub duplicates: u64,
     /// Whether the topic was read completely.
     pub complete: bool,
+    /// Records the broker deleted (retention) before the check could read them.
+    #[serde(default)]
+    pub skipped: u64,
     /// Why not.
     pub incomplete_reason: Option<String>,
 }
@@ -259,11 +262,12 @@ impl Report {
         if let Some(k) = &self.kafka {
             let _ = writeln!(
                 s,
-                "  kafka: {} acked, {} landed, {} missing {:?}, {} duplicates, {} landed without a 2xx, {}",
+                "  kafka: {} acked, {} landed, {} missing {:?}, {} unreadable (retention), {} duplicates, {} landed without a 2xx, {}",
                 k.acked,
                 k.landed,
                 k.missing,
                 k.missing_examples,
+                k.skipped,
                 k.duplicates,
                 k.unacked_but_landed,
                 match (&k.incomplete_reason, k.complete) {

@@ -33,6 +33,11 @@ pub fn routes(state: Arc<AppState>) -> Router {
             "/api/metadata/webhook/{id}/tags",
             get(get_tags).put(put_tags).delete(delete_tags),
         )
+        .route("/api/admin/plugins", get(list_plugins))
+        .route(
+            "/api/admin/plugins/reload",
+            axum::routing::post(reload_plugins),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -218,4 +223,27 @@ async fn delete_tags(
 ) -> Result<StatusCode, ApiError> {
     change_tags(&st, &id, &body, false).await?;
     Ok(StatusCode::OK)
+}
+
+/// `GET /api/admin/plugins`: `{"dir": …, "loaded": [names]}` (404 without `[plugins] dir`).
+async fn list_plugins(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let h = st
+        .plugins
+        .as_ref()
+        .ok_or(ApiError::NotFound("plugins_disabled"))?;
+    Ok(Json(serde_json::json!({"dir": h.dir(), "loaded": h.names()})).into_response())
+}
+
+/// `POST /api/admin/plugins/reload`: rescans `[plugins] dir`; answers
+/// `{"loaded": [names], "failed": {name: error}}` (a failed file keeps its previous version).
+async fn reload_plugins(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let h = st
+        .plugins
+        .clone()
+        .ok_or(ApiError::NotFound("plugins_disabled"))?;
+    let report = tokio::task::spawn_blocking(move || h.reload())
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    crate::plugin::log_reload("admin API", &report);
+    Ok(Json(report).into_response())
 }

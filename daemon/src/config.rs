@@ -64,6 +64,9 @@ pub struct Config {
     /// Static webhook definitions (same fields as the admin API's JSON model).
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// WebAssembly verifier plugins (`WASM_PLUGIN` webhooks).
+    #[serde(default)]
+    pub plugins: PluginsConfig,
 }
 
 /// `[server]`.
@@ -214,6 +217,55 @@ pub struct VerifyConfig {
     /// SendGrid timestamp window, seconds; 0 = no check (SendGrid documents none).
     #[serde(default)]
     pub sendgrid_tolerance_secs: u64,
+    /// Runtime, not a key: how `WASM_PLUGIN` webhooks find their plugin (set by the daemon).
+    #[serde(skip)]
+    pub plugins: crate::plugin::PluginLink,
+}
+
+/// `[plugins]`: sandboxed WebAssembly verifier plugins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Directory of plugin components (`<name>.wasm`), loaded at start and on reload
+    /// (`SIGHUP`, `POST /api/admin/plugins/reload`). Unset: no plugins.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Linear memory a plugin instance may use, bytes (default 16 MiB).
+    #[serde(default = "d_plugin_memory")]
+    pub memory_limit_bytes: u64,
+    /// Time a plugin call may run before it is stopped, ms (default 5; it gets at least this
+    /// and at most 1 ms more).
+    #[serde(default = "d_plugin_deadline")]
+    pub deadline_ms: u64,
+    /// Idle instances kept per plugin for reuse (default 8; 0 = a fresh instance per call).
+    #[serde(default = "d_plugin_pool")]
+    pub pool_size: usize,
+    /// Calls of one plugin running at once (default 8); further requests wait up to 1 s for a
+    /// slot, then get 503 `plugin_busy`. With `pool_size` it bounds a plugin's memory.
+    #[serde(default = "d_plugin_pool")]
+    pub max_concurrent_calls: usize,
+    /// Largest handshake body a plugin may return, bytes (default 64 KiB).
+    #[serde(default = "d_plugin_output")]
+    pub max_output_bytes: usize,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("plugins defaults")
+    }
+}
+
+fn d_plugin_memory() -> u64 {
+    16 * 1024 * 1024
+}
+fn d_plugin_deadline() -> u64 {
+    5
+}
+fn d_plugin_pool() -> usize {
+    8
+}
+fn d_plugin_output() -> usize {
+    64 * 1024
 }
 
 impl Default for VerifyConfig {
@@ -450,6 +502,45 @@ impl Config {
         self.sink
             .validate(&self.conductor)
             .map_err(|(field, message)| invalid(field, message))?;
+        let p = &self.plugins;
+        if p.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+            return Err(invalid(
+                "plugins.dir",
+                "must not be empty (leave it unset for no plugins)",
+            ));
+        }
+        if !(1024 * 1024..=4 * 1024 * 1024 * 1024).contains(&p.memory_limit_bytes) {
+            return Err(invalid(
+                "plugins.memory_limit_bytes",
+                "must be between 1 MiB and 4 GiB",
+            ));
+        }
+        if !(1..=60_000).contains(&p.deadline_ms) {
+            return Err(invalid(
+                "plugins.deadline_ms",
+                "must be between 1 and 60000",
+            ));
+        }
+        if p.pool_size > 4096 {
+            return Err(invalid("plugins.pool_size", "must be at most 4096"));
+        }
+        if !(1..=4096).contains(&p.max_concurrent_calls) {
+            return Err(invalid(
+                "plugins.max_concurrent_calls",
+                "must be between 1 and 4096",
+            ));
+        }
+        if !(1..=16 * 1024 * 1024).contains(&p.max_output_bytes) {
+            return Err(invalid(
+                "plugins.max_output_bytes",
+                "must be between 1 and 16 MiB",
+            ));
+        }
+        // Plugin names of static webhooks are checked when the daemon has loaded the plugins.
+        let mut verify = self.verify.clone();
+        if p.dir.is_some() {
+            verify.plugins = crate::plugin::PluginLink::Deferred;
+        }
         let mut ids = std::collections::HashSet::new();
         for (i, w) in self.webhooks.iter().enumerate() {
             let field = format!("webhooks[{i}]");
@@ -459,7 +550,7 @@ impl Config {
             if !ids.insert(id.to_string()) {
                 return Err(invalid(format!("{field}.id"), "duplicate id"));
             }
-            w.validate(&self.verify)
+            w.validate(&verify)
                 .map_err(|e| invalid(field.clone(), e.to_string()))?;
         }
         Ok(())

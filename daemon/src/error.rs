@@ -49,6 +49,10 @@ pub enum ApiError {
     /// Anything else (logged, not shown).
     #[error("internal error")]
     Internal,
+    /// `GET /webhook/{id}` of a webhook whose verifier is not a plugin (only plugins answer
+    /// GET handshakes); 405 with `Allow: POST`.
+    #[error("this webhook accepts only POST")]
+    MethodNotAllowed,
 }
 
 impl ApiError {
@@ -64,6 +68,7 @@ impl ApiError {
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -80,6 +85,7 @@ impl ApiError {
             ApiError::Malformed(_) => "malformed",
             ApiError::Unavailable { reason, .. } => reason,
             ApiError::Internal => "internal",
+            ApiError::MethodNotAllowed => "method_not_allowed",
         }
     }
 
@@ -133,6 +139,10 @@ impl IntoResponse for ApiError {
                     http::header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer"),
                 );
+            }
+            ApiError::MethodNotAllowed => {
+                resp.headers_mut()
+                    .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
             }
             _ => {}
         }

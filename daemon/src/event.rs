@@ -35,6 +35,15 @@ pub enum Verified {
         /// Response body.
         body: Bytes,
     },
+    /// A plugin's handshake answered synchronously; nothing is published.
+    Handshake {
+        /// Response status (2xx).
+        status: http::StatusCode,
+        /// Response content type.
+        content_type: http::HeaderValue,
+        /// Response body.
+        body: Bytes,
+    },
 }
 
 /// An event whose authenticity was checked. Fields are read-only outside this module.
@@ -64,6 +73,15 @@ impl UnverifiedRequest {
             Outcome::Challenge { content_type, body } => {
                 Ok(Verified::Challenge { content_type, body })
             }
+            Outcome::Handshake {
+                status,
+                content_type,
+                body,
+            } => Ok(Verified::Handshake {
+                status,
+                content_type,
+                body,
+            }),
             Outcome::Accept { delivery_id } => Ok(Verified::Event(VerifiedEvent {
                 event_id: uuid::Uuid::now_v7().to_string(),
                 content_type: self

@@ -21,7 +21,8 @@ use crate::AppState;
 
 /// The provider-facing routes (served identically on every listener).
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/webhook/{id}", post(ingest))
+    // GET only for plugin handshakes (Meta `hub.challenge`, Twitter CRC); see `handle`.
+    Router::new().route("/webhook/{id}", post(ingest).get(ingest))
 }
 
 /// Protocol label of a request.
@@ -49,7 +50,8 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     let res = handle(&st, id, req, &mut labels).await;
     let outcome = match &res {
         Ok(Accepted::Event) => "accepted",
-        Ok(Accepted::Challenge(..)) => "challenge",
+        Ok(Accepted::Challenge(..) | Accepted::Handshake(..)) => "challenge",
+        Err(ApiError::Rejected(crate::verify::Reject::PluginError)) => "error",
         Err(ApiError::Rejected(_) | ApiError::TooLarge | ApiError::Malformed(_)) => "rejected",
         Err(ApiError::NotFound(_)) => "unknown_webhook",
         Err(ApiError::Unavailable { .. }) => "unavailable",
@@ -69,6 +71,9 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
         Ok(Accepted::Challenge(ct, body)) => {
             (StatusCode::OK, [(http::header::CONTENT_TYPE, ct)], body).into_response()
         }
+        Ok(Accepted::Handshake(status, ct, body)) => {
+            (status, [(http::header::CONTENT_TYPE, ct)], body).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -76,6 +81,7 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
 enum Accepted {
     Event,
     Challenge(&'static str, bytes::Bytes),
+    Handshake(StatusCode, http::HeaderValue, bytes::Bytes),
 }
 
 async fn handle(
@@ -90,6 +96,11 @@ async fn handle(
         .ok_or(ApiError::NotFound("unknown_webhook"))?;
     labels.webhook.clone_from(&id);
     labels.verifier = entry.verifier.kind();
+    let method = req.method();
+    if method != http::Method::POST && !(method == http::Method::GET && entry.verifier.is_plugin())
+    {
+        return Err(ApiError::MethodNotAllowed);
+    }
     let retry_after = st.cfg.kafka.retry_after_secs;
     let mut held = st
         .budget
@@ -124,9 +135,17 @@ async fn handle(
         now_unix: now_ms.div_euclid(1000),
         url_verified: entry.url_verified(),
     };
-    let verified = unverified
-        .verify(&entry.verifier, &ctx)
-        .map_err(ApiError::Rejected)?;
+    let verified = if let crate::verify::Verifier::Plugin(pv) = &entry.verifier {
+        // Bounded calls per plugin; each may block up to its deadline, so not on the worker.
+        let _slot = pv.admit().await.map_err(|_| ApiError::Unavailable {
+            reason: "plugin_busy",
+            retry_after,
+        })?;
+        crate::plugin::run_blocking(|| unverified.verify(&entry.verifier, &ctx))
+    } else {
+        unverified.verify(&entry.verifier, &ctx)
+    }
+    .map_err(ApiError::Rejected)?;
     if let Some(rec) = st.registry.mark_verified(&entry) {
         let sync = st.sync.clone();
         let wid = entry.id().to_string();
@@ -134,6 +153,11 @@ async fn handle(
     }
     match verified {
         Verified::Challenge { content_type, body } => Ok(Accepted::Challenge(content_type, body)),
+        Verified::Handshake {
+            status,
+            content_type,
+            body,
+        } => Ok(Accepted::Handshake(status, content_type, body)),
         Verified::Event(mut ev) => {
             if let Some(template) = entry.idempotency_template() {
                 let (payload, _) = crate::payload::build(ev.body(), ev.query());

@@ -14,6 +14,7 @@ pub mod kafka;
 pub mod metrics;
 pub mod model;
 pub mod payload;
+pub mod plugin;
 pub mod server;
 pub mod sink;
 pub mod store;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// Execution history of every webhook (filled by the sink stage, on every instance).
     pub history: Arc<sink::history::History>,
+    /// The WebAssembly verifier plugin host (`[plugins] dir` set).
+    pub plugins: Option<Arc<plugin::PluginHost>>,
 }
 
 impl AppState {
@@ -108,6 +111,9 @@ pub enum StartError {
     /// State directory or snapshot problem.
     #[error("state: {0}")]
     State(String),
+    /// The plugin host could not start.
+    #[error(transparent)]
+    Plugins(#[from] plugin::HostError),
 }
 
 /// Options for starting a daemon in-process.
@@ -180,10 +186,27 @@ impl Daemon {
             background.spawn(async move { kafka::ensure_topics(&c, &b).await });
         }
 
+        let plugins = match cfg.plugins.dir {
+            Some(_) => {
+                let c = cfg.plugins.clone();
+                let host = tokio::task::spawn_blocking(move || plugin::PluginHost::start(&c))
+                    .await
+                    .map_err(|e| StartError::State(format!("plugin host: {e}")))??;
+                if let Some(task) = plugin::reload_on_sighup(host.clone(), shutdown_rx.clone()) {
+                    background.spawn(task);
+                }
+                Some(host)
+            }
+            None => None,
+        };
+        let mut verify_defaults = cfg.verify.clone();
+        if let Some(h) = &plugins {
+            verify_defaults.plugins = plugin::PluginLink::Host(h.clone());
+        }
         let registry = Arc::new(
             Registry::new(
                 &cfg.webhooks,
-                cfg.verify.clone(),
+                verify_defaults,
                 Some(cfg.server.state_dir.clone()),
             )
             .map_err(StartError::State)?,
@@ -237,6 +260,7 @@ impl Daemon {
             clock: opts.clock.unwrap_or_else(system_clock),
             body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
             history: history.clone(),
+            plugins,
         });
         let sink_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut sink_thread = None;

@@ -24,7 +24,8 @@ pub struct Tag {
 /// One webhook, as stored and as exchanged with the admin API (secrets masked on the way out).
 ///
 /// Fields follow Orkes' `WebhookConfig`; `maxBodyBytes` and `toleranceSeconds` are hookd
-/// extensions (absent = global default).
+/// extensions (absent = global default), and so are `plugin`, `pluginParams` and
+/// `pluginSecrets` of the `WASM_PLUGIN` verifier.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookConfig {
@@ -81,6 +82,15 @@ pub struct WebhookConfig {
     /// hookd: timestamp tolerance for this webhook's verifier, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance_seconds: Option<u64>,
+    /// hookd, `WASM_PLUGIN`: the plugin's name (its file stem in `[plugins] dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// hookd, `WASM_PLUGIN`: free-form string parameters passed to the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_params: Option<BTreeMap<String, String>>,
+    /// hookd, `WASM_PLUGIN`: further secrets after `secretValue` (rotation); each is masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_secrets: Option<Vec<String>>,
 }
 
 /// The `verifier` enum. Orkes values are kept verbatim; hookd adds its own without breaking them.
@@ -101,6 +111,8 @@ pub enum VerifierKind {
     Sendgrid,
     /// Orkes' Twitter CRC verifier: accepted in the model, not supported by hookd yet.
     Twitter,
+    /// hookd: a sandboxed WebAssembly verifier plugin, named by `plugin`.
+    WasmPlugin,
 }
 
 /// Why a webhook config is invalid (→ 400). Messages never contain secret values.
@@ -253,6 +265,9 @@ impl WebhookConfig {
             VerifierKind::Twitter => {
                 return Err(bad("verifier TWITTER is not supported by hookd"));
             }
+            VerifierKind::WasmPlugin => {
+                Verifier::Plugin(crate::plugin::PluginVerifier::new(&d.plugins, self).map_err(bad)?)
+            }
         })
     }
 
@@ -267,6 +282,11 @@ impl WebhookConfig {
         }
         if let Some(h) = &mut c.headers {
             for v in h.values_mut() {
+                *v = MASK.into();
+            }
+        }
+        if let Some(p) = &mut c.plugin_secrets {
+            for v in p.iter_mut() {
                 *v = MASK.into();
             }
         }
@@ -285,6 +305,16 @@ impl WebhookConfig {
             for (k, v) in h.iter_mut() {
                 if v == MASK {
                     if let Some(old) = stored.headers.as_ref().and_then(|o| o.get(k)) {
+                        v.clone_from(old);
+                    }
+                }
+            }
+        }
+        // pluginSecrets by position: `["***", "new"]` keeps the first and adds a second.
+        if let Some(p) = &mut self.plugin_secrets {
+            for (i, v) in p.iter_mut().enumerate() {
+                if v == MASK {
+                    if let Some(old) = stored.plugin_secrets.as_ref().and_then(|o| o.get(i)) {
                         v.clone_from(old);
                     }
                 }
@@ -309,6 +339,7 @@ impl VerifierKind {
             VerifierKind::Stripe => "STRIPE",
             VerifierKind::Sendgrid => "SENDGRID",
             VerifierKind::Twitter => "TWITTER",
+            VerifierKind::WasmPlugin => "WASM_PLUGIN",
         }
     }
 }

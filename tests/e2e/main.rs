@@ -5,5 +5,6 @@ mod failure;
 mod h3;
 mod https;
 mod ingress;
+mod plugins;
 mod sink;
 mod vectors;

@@ -42,7 +42,7 @@ async fn hook(d: &TestDaemon, extra: Value) -> String {
 }
 
 async fn history(d: &TestDaemon, id: &str, n: usize) -> Vec<Value> {
-    for _ in 0..200 {
+    for _ in 0..600 {
         let h = d.get_webhook(id).await.1["webhookExecutionHistory"]
             .as_array()
             .cloned()
@@ -456,4 +456,126 @@ async fn dry_run_without_conductor_records_history() {
         .unwrap()
         .starts_with("dry-run-"));
     d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_that_are_cancelled_leave_the_index() {
+    let c = ConductorDouble::start().await;
+    let d = TestDaemon::start(&conductor_section(&c, "").replace(
+        "wait_callback_after_secs = 5",
+        "wait_callback_after_secs = 1",
+    ))
+    .await;
+    let id = hook(&d, json!({"receiverWorkflowNamesToVersions": {"chat": 1}})).await;
+    let m = json!({"$.user": "U1"});
+    let (w_cancel, t_cancel) =
+        c.schedule_wait("chat", 1, "w", "WAIT_FOR_WEBHOOK", json!({}), m.clone());
+    let (_, t_live) = c.schedule_wait("chat", 1, "w2", "WAIT_FOR_WEBHOOK", json!({}), m.clone());
+    // kept alive: re-polled after each callbackAfterSeconds
+    c.wait_for("keep-alive re-polls", WAIT, |c| {
+        c.task(&t_live).unwrap().poll_count >= 3
+    })
+    .await;
+    c.set_status(&w_cancel, "TERMINATED");
+    // not re-polled any more: gone from the index after its TTL (2×callback + 2×poll timeout + 1 s)
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(post(&d, &id, br#"{"user":"U1"}"#, "").await, 200);
+    c.wait_for("live wait completed", WAIT, |c| {
+        c.task(&t_live).unwrap().status == "COMPLETED"
+    })
+    .await;
+    let h = history(&d, &id, 1).await;
+    assert_eq!(
+        h[0]["workflowIds"].as_array().unwrap().len(),
+        1,
+        "the cancelled wait was not matched"
+    );
+    assert_eq!(c.task(&t_cancel).unwrap().status, "IN_PROGRESS");
+    assert_eq!(c.task(&t_cancel).unwrap().late_updates, 0);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sink_instances_share_work_waits_and_idempotency() {
+    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
+        ("events".into(), 3),
+        ("events.webhooks".into(), 1),
+        ("events.starts".into(), 3),
+        ("events.waits".into(), 1),
+        ("events.history".into(), 1),
+        ("events.dlq".into(), 1),
+    ])
+    .unwrap();
+    let b = cluster.bootstrap_servers().to_string();
+    let c = ConductorDouble::start().await;
+    c.set_oss(true);
+    let a = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
+    let z = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
+    assert!(a.daemon.wait_ready(WAIT).await && z.daemon.wait_ready(WAIT).await);
+    let id = hook(
+        &a,
+        json!({"receiverWorkflowNamesToVersions": {"chat": 1},
+        "workflowsToStart": {"wf": 1, "idempotencyKey": "${workflow.input.k}"}}),
+    )
+    .await;
+    let mut waits = Vec::new();
+    for i in 0..6 {
+        waits.push(
+            c.schedule_wait(
+                "chat",
+                1,
+                "w",
+                "WAIT_FOR_WEBHOOK",
+                json!({}),
+                json!({"$.k": format!("k{i}")}),
+            )
+            .1,
+        );
+    }
+    c.wait_for("waits indexed", WAIT, |c| {
+        waits.iter().all(|t| c.task(t).unwrap().poll_count >= 1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // 6 keys, each sent 3 times, through both instances' listeners
+    let mut n = 0;
+    for round in 0..3 {
+        for i in 0..6 {
+            let d = if (i + round) % 2 == 0 { &a } else { &z };
+            let body = format!(r#"{{"k":"k{i}","round":{round}}}"#);
+            for _ in 0..50 {
+                if d.get_webhook(&id).await.0 == 200 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(post(d, &id, body.as_bytes(), "").await, 200);
+            n += 1;
+        }
+    }
+    history(&a, &id, 10).await;
+    c.wait_for("every wait completed", WAIT, |c| {
+        waits
+            .iter()
+            .all(|t| c.task(t).unwrap().status == "COMPLETED")
+    })
+    .await;
+    c.wait_for("one start per key", WAIT, |c| c.started().len() >= 6)
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(n, 18);
+    assert_eq!(
+        c.started().len(),
+        6,
+        "one workflow per idempotency key across instances"
+    );
+    for t in &waits {
+        assert_eq!(
+            c.task(t).unwrap().late_updates,
+            0,
+            "each wait completed once"
+        );
+    }
+    a.stop().await;
+    z.stop().await;
 }

@@ -13,6 +13,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 pub mod conductor;
 pub mod h3;
+pub mod plugins;
 
 pub use hookd;
 pub use serde_json::json;
@@ -46,12 +47,17 @@ state_dir = "{}"
 [kafka]
 brokers = "{brokers}"
 topic = "events"
-partitions = 3
+{partitions}
 ack_timeout_ms = 1500
 {extra_kafka}
 {extra_rest}
 "#,
         state_dir.display(),
+        partitions = if section(extra, "kafka").contains("partitions") {
+            ""
+        } else {
+            "partitions = 3"
+        },
         extra_server = section(extra, "server"),
         extra_kafka = section(extra, "kafka"),
         extra_rest = section(extra, "rest"),

@@ -290,6 +290,7 @@ async fn connection(
         }
     };
     drop(hs);
+    let quic = conn.clone();
     let mut h3 = match ::h3::server::builder()
         .max_field_section_size(limits.max_header_bytes as u64)
         .build::<_, Bytes>(h3_quinn::Connection::new(conn))
@@ -333,6 +334,11 @@ async fn connection(
         }
     }
     while requests.join_next().await.is_some() {}
+    // Only the peer knows when it has received the last response; closing right away could
+    // discard response data still in flight (a 200 the client would never see). Give it a few
+    // round trips to close the connection itself before dropping `h3` closes it.
+    let linger = (quic.rtt() * 4).clamp(Duration::from_millis(200), Duration::from_secs(2));
+    let _ = tokio::time::timeout(linger, quic.closed()).await;
 }
 
 type Resolver = ::h3::server::RequestResolver<h3_quinn::Connection, Bytes>;

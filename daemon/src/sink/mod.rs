@@ -170,6 +170,7 @@ async fn load_state(w: &WorkerArgs) -> Option<PartitionState> {
                     starts,
                     recovery_below: high,
                     uncertain: Default::default(),
+                    completed: None,
                 });
             }
             Ok(Err(e)) => tracing::warn!(partition = p, error = %e, "loading partition state"),

@@ -30,8 +30,9 @@ pub async fn run(
 ) {
     let s = processor.cfg.sink.clone();
     let mut versions: HashMap<String, i64> = HashMap::new();
-    // entries live until a re-poll would have refreshed them, plus slack
-    let ttl_ms = (s.wait_callback_after_secs * 1000 + s.wait_poll_timeout_ms + 15_000) as i64;
+    // an entry lives until a re-poll would have refreshed it twice over: a wait that is not
+    // re-polled (timed out, cancelled, completed elsewhere) leaves the index after that
+    let ttl_ms = (2 * s.wait_callback_after_secs * 1000 + 2 * s.wait_poll_timeout_ms + 1000) as i64;
     loop {
         let polled = tokio::select! {
             _ = shutdown.changed() => return,

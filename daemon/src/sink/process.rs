@@ -139,6 +139,8 @@ pub struct PartitionState {
     pub recovery_below: i64,
     /// Start keys whose start call failed without an answer (it may have taken effect).
     pub uncertain: std::collections::HashSet<String>,
+    /// Waits already completed for the event being retried: (offset, workflow ids).
+    pub completed: Option<(i64, Vec<String>)>,
 }
 
 /// `idempotencyStrategy`.
@@ -250,6 +252,7 @@ impl Processor {
                 hist.dead_letter = Some(reason);
             }
         }
+        st.completed = None;
         hist.payload = cap_payload(payload_value, self.cfg.sink.history_max_payload_bytes);
         self.record_history(&webhook_id, hist);
         Ok(())
@@ -265,7 +268,11 @@ impl Processor {
         hist: &mut HistoryEntry,
     ) -> Result<(), ProcessError> {
         let map = payload.as_object().cloned().unwrap_or_default();
-        // 1. waits
+        // 1. waits (on a retry of this event, those completed by the failed attempt count too)
+        if let Some((_, ids)) = st.completed.as_ref().filter(|(o, _)| *o == ev.offset) {
+            hist.matched = !ids.is_empty();
+            hist.workflow_ids.extend(ids.iter().cloned());
+        }
         if let Some(receivers) = &webhook.receiver_workflow_names_to_versions {
             for rec in self.waits.find(receivers, payload) {
                 if let Actions::Conductor(c) = &self.actions {
@@ -295,6 +302,7 @@ impl Processor {
                 self.waits.remove(&rec.task_id);
                 self.tombstone_wait(&rec.task_id);
             }
+            st.completed = Some((ev.offset, hist.workflow_ids.clone()));
         }
         // 2. starts
         let Some(wts) = &webhook.workflows_to_start else {

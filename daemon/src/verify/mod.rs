@@ -81,6 +81,17 @@ pub enum Outcome {
         /// Response body.
         body: bytes::Bytes,
     },
+    /// A plugin's handshake answer (Zoom `endpoint.url_validation`, Discord PING, Meta
+    /// `hub.challenge` …) with its own status and content type; nothing is queued. Marks the
+    /// URL verified like an `Accept`.
+    Handshake {
+        /// Response status (2xx).
+        status: StatusCode,
+        /// Response `Content-Type`.
+        content_type: HeaderValue,
+        /// Response body.
+        body: bytes::Bytes,
+    },
 }
 
 /// Why a request was refused. Never carries secret material or the received signature.
@@ -103,6 +114,10 @@ pub enum Reject {
     /// `url_verification` challenge (401 `challenge_required`).
     #[error("the URL is not verified yet; only a Slack url_verification challenge is accepted")]
     ChallengeRequired,
+    /// The webhook's verifier plugin trapped, ran past its deadline, exceeded its memory or
+    /// returned an invalid verdict (500 `plugin_error`; counted in `hookd_plugin_errors_total`).
+    #[error("the verifier plugin failed")]
+    PluginError,
 }
 
 impl Reject {
@@ -114,13 +129,16 @@ impl Reject {
             Reject::StaleTimestamp => "stale_timestamp",
             Reject::Malformed(_) => "malformed",
             Reject::ChallengeRequired => "challenge_required",
+            Reject::PluginError => "plugin_error",
         }
     }
 
-    /// HTTP status to answer with: 400 for [`Reject::Malformed`], 401 otherwise.
+    /// HTTP status to answer with: 400 for [`Reject::Malformed`], 500 for
+    /// [`Reject::PluginError`], 401 otherwise.
     pub fn status(&self) -> StatusCode {
         match self {
             Reject::Malformed(_) => StatusCode::BAD_REQUEST,
+            Reject::PluginError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -173,6 +191,8 @@ pub enum Verifier {
     Teams(teams::TeamsVerifier),
     /// `SENDGRID`: Signed Event Webhook (ECDSA P-256).
     SendGrid(sendgrid::SendGridVerifier),
+    /// `WASM_PLUGIN`: a sandboxed WebAssembly verifier plugin.
+    Plugin(crate::plugin::PluginVerifier),
 }
 
 impl Verifier {
@@ -185,10 +205,11 @@ impl Verifier {
             Verifier::Stripe(v) => v.verify(req, ctx),
             Verifier::Teams(v) => v.verify(req, ctx),
             Verifier::SendGrid(v) => v.verify(req, ctx),
+            Verifier::Plugin(v) => v.verify(req, ctx),
         }
     }
 
-    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid`.
+    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid`, `plugin`.
     pub fn kind(&self) -> &'static str {
         match self {
             Verifier::Header(_) => "header",
@@ -197,7 +218,15 @@ impl Verifier {
             Verifier::Stripe(_) => "stripe",
             Verifier::Teams(_) => "teams",
             Verifier::SendGrid(_) => "sendgrid",
+            Verifier::Plugin(_) => "plugin",
         }
+    }
+
+    /// Whether this verifier may run on `GET` (plugin handshakes such as Meta's
+    /// `hub.challenge`); built-in verifiers accept only `POST`. It may also block for up to the
+    /// plugin deadline, so ingress runs it off the async workers.
+    pub fn is_plugin(&self) -> bool {
+        matches!(self, Verifier::Plugin(_))
     }
 }
 

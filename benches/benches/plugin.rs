@@ -1,0 +1,321 @@
+//! WebAssembly verifier plugins (criterion, no plots). Builds `plugins/` from source first
+//! (`cargo build --release --target wasm32-wasip2`, as the e2e tests do).
+//!
+//! - `plugin/standard-webhooks/1KiB/native`: the Standard Webhooks algorithm in native Rust
+//!   (header lookup, timestamp window, `whsec_` key decoding, HMAC-SHA256 over
+//!   `id.ts.body`, base64 signatures, constant-time compare) — the plugin's exact steps;
+//! - `…/plugin`: the `standard-webhooks` plugin through hookd's verifier, per request: request
+//!   conversion, a pooled instance, the call, the verdict check;
+//! - `…/plugin-call`: the same without the request conversion (a prepared WIT request);
+//! - `…/fresh-instance/on-demand` and `…/fresh-instance/pooling`: a new instance per call,
+//!   with wasmtime's on-demand and pooling allocators (what pooling instances saves);
+//! - `plugin/dispatch/{inline,spawn_blocking}`: running the plugin call on the async worker or
+//!   through `tokio::task::spawn_blocking`, as ingress does;
+//! - `plugin/hostile/loop-5ms`: how long the `loop` plugin runs before the default 5 ms
+//!   deadline stops it (time per call).
+//!
+//! `cargo bench -p hookd-benches --bench plugin` (add `-- --quick` for a fast pass).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hookd::config::PluginsConfig;
+use hookd::model::WebhookConfig;
+use hookd::plugin::crypto::{constant_time_eq, hmac_sha256};
+use hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Settings};
+use hookd::plugin::{Limits, PluginHost, PluginLink, PluginVerifier};
+use hookd::verify::{Outcome, Reject, RequestParts, VerifyContext};
+use hookd_benches::shapes::{Generator, Provider};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde_json::json;
+
+const NOW: i64 = 1_700_000_000;
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const MSG_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+
+/// Builds `plugins/` and returns a directory holding `standard-webhooks.wasm` and `loop.wasm`.
+fn plugin_dir() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let target = root.join("target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let st = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(st.success(), "building plugins/ failed");
+    let out = target.join("wasm32-wasip2/release");
+    let dir = tempfile::tempdir().unwrap();
+    for (file, name) in [("standard_webhooks", "standard-webhooks"), ("loop", "loop")] {
+        std::fs::copy(
+            out.join(format!("{file}.wasm")),
+            dir.path().join(format!("{name}.wasm")),
+        )
+        .unwrap();
+    }
+    if let Ok(x) = std::env::var("HOOKD_BENCH_EXTRA") {
+        std::fs::copy(x, dir.path().join("extra.wasm")).unwrap();
+    }
+    dir
+}
+
+fn host(dir: &Path, deadline_ms: u64, pooling: bool) -> Arc<PluginHost> {
+    let cfg = PluginsConfig {
+        dir: Some(dir.to_path_buf()),
+        deadline_ms,
+        ..PluginsConfig::default()
+    };
+    let limits = Limits::from_config(&cfg);
+    let h = if pooling {
+        PluginHost::with_pooling_allocator(PathBuf::from(dir), limits)
+    } else {
+        PluginHost::new(PathBuf::from(dir), limits)
+    }
+    .unwrap();
+    let r = h.reload();
+    assert!(r.failed.is_empty(), "{r:?}");
+    Arc::new(h)
+}
+
+/// A correctly signed 1 KiB Standard Webhooks request with a realistic set of headers.
+fn signed_request() -> (HeaderMap, Bytes) {
+    let body = Generator::new(Provider::Github, 1024, SECRET, 1)
+        .expect("size fits")
+        .make(1, NOW)
+        .body;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(SECRET.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let signed = [
+        MSG_ID.as_bytes(),
+        b".",
+        NOW.to_string().as_bytes(),
+        b".",
+        &body,
+    ]
+    .concat();
+    let sig = base64::engine::general_purpose::STANDARD.encode(hmac_sha256(&key, &signed));
+    let mut h = HeaderMap::new();
+    for (k, v) in [
+        ("host", "hooks.example.com".to_string()),
+        ("user-agent", "Svix-Webhooks/1.24.0".into()),
+        ("content-type", "application/json".into()),
+        ("content-length", body.len().to_string()),
+        ("accept", "*/*".into()),
+        ("webhook-id", MSG_ID.into()),
+        ("webhook-timestamp", NOW.to_string()),
+        ("webhook-signature", format!("v1,{sig}")),
+    ] {
+        h.insert(
+            HeaderName::from_static(k),
+            HeaderValue::try_from(v).unwrap(),
+        );
+    }
+    (h, body)
+}
+
+/// The plugin's algorithm, natively.
+fn native(
+    req: &RequestParts<'_>,
+    now: i64,
+    secrets: &[String],
+    tol: u64,
+) -> Result<Outcome, Reject> {
+    let h = |n: &str| {
+        req.headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let (Some(id), Some(ts), Some(sigs)) = (
+        h("webhook-id").or_else(|| h("svix-id")),
+        h("webhook-timestamp").or_else(|| h("svix-timestamp")),
+        h("webhook-signature").or_else(|| h("svix-signature")),
+    ) else {
+        return Err(Reject::MissingSignature);
+    };
+    if ts.is_empty() || ts.len() > 18 || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reject::Malformed("timestamp"));
+    }
+    let t: i64 = ts.parse().map_err(|_| Reject::Malformed("timestamp"))?;
+    if (i128::from(now) - i128::from(t)).unsigned_abs() > u128::from(tol) {
+        return Err(Reject::StaleTimestamp);
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let given: Vec<Vec<u8>> = sigs
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|s| b64.decode(s).ok())
+        .collect();
+    if given.is_empty() {
+        return Err(Reject::BadSignature);
+    }
+    let signed = [id.as_bytes(), b".", ts.as_bytes(), b".", req.body].concat();
+    for s in secrets {
+        let Ok(key) = b64.decode(s.trim().strip_prefix("whsec_").unwrap_or(s)) else {
+            continue;
+        };
+        let mac = hmac_sha256(&key, &signed);
+        if given.iter().any(|g| constant_time_eq(&mac, g)) {
+            return Ok(Outcome::Accept {
+                delivery_id: Some(id.to_owned()),
+            });
+        }
+    }
+    Err(Reject::BadSignature)
+}
+
+fn wit_request(headers: &HeaderMap, body: &Bytes) -> Request {
+    Request {
+        method: "POST".into(),
+        path: "/webhook/bench".into(),
+        query: String::new(),
+        headers: hookd::plugin::verifier::header_block(headers),
+        body: body.to_vec(),
+        now_unix_seconds: NOW,
+        url_verified: true,
+        settings: Settings {
+            secrets: vec![SECRET.into()],
+            params: Vec::new(),
+            tolerance_seconds: None,
+        },
+    }
+}
+
+fn plugins(c: &mut Criterion) {
+    let dir = plugin_dir();
+    let h = host(dir.path(), 5, false);
+    let (headers, body) = signed_request();
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        query: None,
+        body: &body,
+    };
+    let ctx = VerifyContext {
+        now_unix: NOW,
+        url_verified: true,
+    };
+    let cfg: WebhookConfig = serde_json::from_value(json!({"id": "bench", "name": "bench",
+        "verifier": "WASM_PLUGIN", "plugin": "standard-webhooks", "secretValue": SECRET,
+        "workflowsToStart": {"wf": 1}}))
+    .unwrap();
+    let pv = PluginVerifier::new(&PluginLink::Host(h.clone()), &cfg).unwrap();
+    let want = Ok(Outcome::Accept {
+        delivery_id: Some(MSG_ID.into()),
+    });
+    assert_eq!(native(&parts, NOW, &[SECRET.into()], 300), want);
+    assert_eq!(pv.verify(&parts, &ctx), want);
+    let req = wit_request(&headers, &body);
+
+    if std::env::var("HOOKD_BENCH_EXTRA").is_ok() {
+        let mut g = c.benchmark_group("extra");
+        for mode in ["none", "hmac", "concat"] {
+            let mut r = req.clone();
+            r.settings.params = vec![("mode".into(), mode.into())];
+            g.bench_function(mode, |b| b.iter(|| h.call("extra", black_box(&r))));
+            let mut r2 = r.clone();
+            r2.headers = String::new();
+            r2.body = Vec::new();
+            r2.settings.secrets = Vec::new();
+            g.bench_function(format!("{mode}-minimal-input"), |b| {
+                b.iter(|| h.call("extra", black_box(&r2)))
+            });
+        }
+        g.finish();
+    }
+    let mut g = c.benchmark_group("plugin/standard-webhooks/1KiB");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    let secrets = vec![SECRET.to_string()];
+    g.bench_function("native", |b| {
+        b.iter(|| native(black_box(&parts), NOW, &secrets, 300))
+    });
+    g.bench_function("plugin", |b| b.iter(|| pv.verify(black_box(&parts), &ctx)));
+    g.bench_function("plugin-call", |b| {
+        b.iter(|| h.call("standard-webhooks", black_box(&req)))
+    });
+    g.bench_function("fresh-instance/on-demand", |b| {
+        b.iter(|| h.call_fresh("standard-webhooks", black_box(&req)))
+    });
+    let hp = host(dir.path(), 5, true);
+    assert_eq!(hp.call_fresh("standard-webhooks", &req), Ok(want.clone()));
+    g.bench_function("fresh-instance/pooling", |b| {
+        b.iter(|| hp.call_fresh("standard-webhooks", black_box(&req)))
+    });
+    g.finish();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pv = Arc::new(pv);
+    let headers = Arc::new(headers);
+    // How ingress runs the call from its task: inline on the worker, block_in_place (what it
+    // does), or spawn_blocking. Each iteration spawns a task on a 2-worker runtime and joins it.
+    let mut g = c.benchmark_group("plugin/dispatch");
+    type Run =
+        fn(Arc<PluginVerifier>, Arc<HeaderMap>, Bytes, VerifyContext) -> Result<Outcome, Reject>;
+    fn call(
+        pv: Arc<PluginVerifier>,
+        h: Arc<HeaderMap>,
+        body: Bytes,
+        ctx: VerifyContext,
+    ) -> Result<Outcome, Reject> {
+        let parts = RequestParts {
+            method: &Method::POST,
+            headers: &h,
+            query: None,
+            body: &body,
+        };
+        pv.verify(&parts, &ctx)
+    }
+    let variants: [(&str, u8); 3] = [("inline", 0), ("block_in_place", 1), ("spawn_blocking", 2)];
+    for (name, how) in variants {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let (pv, headers, body) = (pv.clone(), headers.clone(), body.clone());
+                let f: Run = call;
+                let handle = rt.handle().clone();
+                let r = rt.block_on(async move {
+                    handle
+                        .spawn(async move {
+                            match how {
+                                0 => f(pv, headers, body, ctx),
+                                1 => tokio::task::block_in_place(|| f(pv, headers, body, ctx)),
+                                _ => tokio::task::spawn_blocking(move || f(pv, headers, body, ctx))
+                                    .await
+                                    .unwrap(),
+                            }
+                        })
+                        .await
+                        .unwrap()
+                });
+                assert!(r.is_ok());
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("plugin/hostile");
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    let lp = wit_request(&HeaderMap::new(), &Bytes::new());
+    g.bench_function("loop-5ms", |b| {
+        b.iter(|| {
+            let r = h.call("loop", black_box(&lp));
+            assert_eq!(r, Err(hookd::plugin::Failure::Deadline));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, plugins);
+criterion_main!(benches);

@@ -1,0 +1,418 @@
+//! WebAssembly verifier plugins: the wasmtime host.
+//!
+//! A plugin is a component implementing `hookd:verifier/verifier@0.1.0`
+//! (`plugin-sdk/wit/verifier.wit`). [`PluginHost`] compiles every `*.wasm` in `[plugins] dir`
+//! once (name = file stem), links the WASI p2 imports against an empty context plus the host
+//! crypto of [`crypto`], and keeps an `InstancePre` per plugin; [`sandbox`] runs calls on pooled
+//! instances under a memory limit and an epoch deadline. A webhook selects a plugin with
+//! `"verifier": "WASM_PLUGIN", "plugin": "<name>"` ([`PluginVerifier`]).
+//!
+//! Reload (`SIGHUP`, `POST /api/admin/plugins/reload`) rescans the directory: new and changed
+//! files are compiled, removed files are unloaded, and a file that fails to compile is reported
+//! while every other plugin — including the previous version of the failing one — stays loaded.
+//! Webhooks resolve their plugin by name on every request, so they pick up a reload at once.
+
+pub mod crypto;
+pub mod sandbox;
+pub mod verifier;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, InstanceAllocationStrategy};
+
+use crate::config::PluginsConfig;
+pub use sandbox::{Failure, Limits};
+pub use verifier::PluginVerifier;
+
+/// Plugin failures by `plugin` and `kind` (deadline, memory, trap, output, missing,
+/// instantiate).
+pub const PLUGIN_ERRORS_TOTAL: &str = "hookd_plugin_errors_total";
+
+/// Epoch tick: deadlines are counted in these.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// How long a request waits for one of its plugin's `max_concurrent_calls` slots before it is
+/// answered 503 `plugin_busy`.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(1);
+
+/// How webhook validation resolves `WASM_PLUGIN` (carried in
+/// [`VerifyConfig`](crate::config::VerifyConfig); not a configuration key).
+#[derive(Clone, Default)]
+pub enum PluginLink {
+    /// No plugin host: `WASM_PLUGIN` webhooks are invalid.
+    #[default]
+    Off,
+    /// Config-file validation before the host exists: fields are checked, the plugin name is
+    /// checked when the daemon starts.
+    Deferred,
+    /// The running host: the plugin must be loaded.
+    Host(Arc<PluginHost>),
+}
+
+impl fmt::Debug for PluginLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginLink::Off => f.write_str("Off"),
+            PluginLink::Deferred => f.write_str("Deferred"),
+            PluginLink::Host(h) => write!(f, "Host({})", h.dir.display()),
+        }
+    }
+}
+
+/// A plugin host could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// wasmtime refused the engine configuration or the host imports.
+    #[error("plugin engine: {0}")]
+    Engine(String),
+    /// `[plugins] dir` cannot be read.
+    #[error("plugins.dir {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// One loaded plugin: compiled once, instantiated from its `InstancePre`.
+pub struct Plugin {
+    name: String,
+    digest: [u8; 32],
+    pre: sandbox::bindings::VerifierPre<sandbox::HostState>,
+    idle: Mutex<Vec<sandbox::Sandbox>>,
+    calls: Arc<tokio::sync::Semaphore>,
+}
+
+impl Plugin {
+    /// The plugin's name (its file stem).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Result of a (re)load.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Every plugin loaded after the reload, sorted.
+    pub loaded: Vec<String>,
+    /// Files that could not be loaded: name → error (their previous version, if any, stays).
+    pub failed: BTreeMap<String, String>,
+}
+
+/// The plugin host of one daemon.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<sandbox::HostState>,
+    limits: Limits,
+    dir: PathBuf,
+    plugins: RwLock<HashMap<String, Arc<Plugin>>>,
+    reload_lock: Mutex<()>,
+}
+
+impl PluginHost {
+    /// Creates the engine (epoch interruption, a ticker thread), links the imports and loads
+    /// `cfg.dir`. Plugins that fail to compile are logged and skipped.
+    pub fn start(cfg: &PluginsConfig) -> Result<Arc<PluginHost>, HostError> {
+        let dir = cfg.dir.clone().unwrap_or_default();
+        std::fs::read_dir(&dir).map_err(|source| HostError::Dir {
+            path: dir.clone(),
+            source,
+        })?;
+        describe_metrics();
+        let host = Arc::new(Self::new(dir, Limits::from_config(cfg))?);
+        let report = host.reload();
+        for (name, error) in &report.failed {
+            tracing::error!(plugin = %name, %error, "plugin not loaded");
+        }
+        tracing::info!(dir = %host.dir.display(), loaded = ?report.loaded, "plugins loaded");
+        Ok(host)
+    }
+
+    /// A host over `dir` with nothing loaded yet (see [`PluginHost::reload`]).
+    pub fn new(dir: PathBuf, limits: Limits) -> Result<PluginHost, HostError> {
+        // Instances are reused across requests (sandbox::Plugin::call), so instantiation is off
+        // the hot path and the on-demand allocator suffices (figures: benches/benches/plugin.rs).
+        Self::with_allocator(dir, limits, InstanceAllocationStrategy::OnDemand)
+    }
+
+    /// [`PluginHost::new`] with wasmtime's pooling instance allocator sized for 64 concurrent
+    /// instances (the benchmark compares the allocators).
+    #[doc(hidden)]
+    pub fn with_pooling_allocator(dir: PathBuf, limits: Limits) -> Result<PluginHost, HostError> {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(64)
+            .total_core_instances(512)
+            .total_memories(64)
+            .total_tables(512)
+            .max_memory_size(limits.memory_bytes);
+        Self::with_allocator(dir, limits, InstanceAllocationStrategy::Pooling(pool))
+    }
+
+    fn with_allocator(
+        dir: PathBuf,
+        limits: Limits,
+        strategy: InstanceAllocationStrategy,
+    ) -> Result<PluginHost, HostError> {
+        let engine_err = |e: wasmtime::Error| HostError::Engine(format!("{e:#}"));
+        let mut config = wasmtime::Config::new();
+        config
+            .epoch_interruption(true)
+            .wasm_component_model(true)
+            .max_wasm_stack(512 * 1024)
+            .allocation_strategy(strategy);
+        let engine = Engine::new(&config).map_err(engine_err)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+        sandbox::bindings::hookd::verifier::crypto::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(engine_err)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("hookd-plugin-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(TICK);
+                match weak.upgrade() {
+                    Some(e) => e.increment_epoch(),
+                    None => return,
+                }
+            })
+            .map_err(|e| HostError::Engine(format!("epoch thread: {e}")))?;
+        Ok(PluginHost {
+            engine,
+            linker,
+            limits,
+            dir,
+            plugins: RwLock::new(HashMap::new()),
+            reload_lock: Mutex::new(()),
+        })
+    }
+
+    /// The plugin directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The sandbox limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The loaded plugin `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Plugin>> {
+        self.plugins.read().unwrap().get(name).cloned()
+    }
+
+    /// Names of the loaded plugins, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.plugins.read().unwrap().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Rescans the directory (see the module docs). Blocking: compiles with cranelift.
+    pub fn reload(&self) -> ReloadReport {
+        let _one_at_a_time = self.reload_lock.lock().unwrap();
+        let mut report = ReloadReport::default();
+        let files = match plugin_files(&self.dir) {
+            Ok(f) => f,
+            Err(e) => {
+                report
+                    .failed
+                    .insert("*".into(), format!("{}: {e}", self.dir.display()));
+                report.loaded = self.names();
+                return report;
+            }
+        };
+        let old = self.plugins.read().unwrap().clone();
+        let mut next = HashMap::new();
+        for (name, path) in files {
+            match self.load_file(&name, &path, old.get(&name)) {
+                Ok(p) => {
+                    next.insert(name, p);
+                }
+                Err(e) => {
+                    if let Some(prev) = old.get(&name) {
+                        next.insert(name.clone(), prev.clone());
+                    }
+                    report.failed.insert(name, e);
+                }
+            }
+        }
+        *self.plugins.write().unwrap() = next;
+        report.loaded = self.names();
+        report
+    }
+
+    fn load_file(
+        &self,
+        name: &str,
+        path: &Path,
+        prev: Option<&Arc<Plugin>>,
+    ) -> Result<Arc<Plugin>, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(p) = prev.filter(|p| p.digest == digest) {
+            return Ok(p.clone());
+        }
+        let component = Component::from_binary(&self.engine, &bytes)
+            .map_err(|e| format!("not a valid WebAssembly component: {e:#}"))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| format!("imports something hookd does not provide: {e:#}"))?;
+        let pre = sandbox::bindings::VerifierPre::new(pre).map_err(|e| {
+            format!("does not implement hookd:verifier/verifier@0.1.0 (export verify): {e:#}")
+        })?;
+        let plugin = Plugin {
+            name: name.to_owned(),
+            digest,
+            pre,
+            idle: Mutex::new(Vec::new()),
+            calls: Arc::new(tokio::sync::Semaphore::new(
+                self.limits.max_concurrent_calls,
+            )),
+        };
+        // Instantiate once now: a plugin that cannot start is reported here, not per request.
+        let sb = plugin
+            .instantiate(&self.engine, &self.limits)
+            .map_err(|f| format!("cannot be instantiated: {f}"))?;
+        plugin.idle.lock().unwrap().push(sb);
+        tracing::info!(plugin = %name, bytes = bytes.len(), "plugin compiled");
+        Ok(Arc::new(plugin))
+    }
+
+    /// Runs `name` on one request (on a pooled instance); see [`Plugin::call`].
+    pub fn call(
+        &self,
+        name: &str,
+        req: &sandbox::bindings::hookd::verifier::types::Request,
+    ) -> Result<sandbox::Checked, Failure> {
+        let p = self.get(name).ok_or(Failure::Missing)?;
+        p.call(&self.engine, &self.limits, req)
+    }
+
+    /// Like [`PluginHost::call`] but on a fresh instance that is dropped afterwards (benchmarks
+    /// compare it with the pooled path).
+    #[doc(hidden)]
+    pub fn call_fresh(
+        &self,
+        name: &str,
+        req: &sandbox::bindings::hookd::verifier::types::Request,
+    ) -> Result<sandbox::Checked, Failure> {
+        let p = self.get(name).ok_or(Failure::Missing)?;
+        p.call_fresh(&self.engine, &self.limits, req)
+    }
+}
+
+/// All of a plugin's `max_concurrent_calls` slots stayed taken for [`ADMISSION_WAIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the plugin is at its concurrency limit")]
+pub struct Busy;
+
+impl Plugin {
+    /// Waits (at most [`ADMISSION_WAIT`]) for a call slot; hold the permit during the call.
+    pub async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
+        match tokio::time::timeout(ADMISSION_WAIT, self.calls.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => {
+                metrics::counter!(PLUGIN_ERRORS_TOTAL, "plugin" => self.name.clone(), "kind" => "busy")
+                    .increment(1);
+                Err(Busy)
+            }
+        }
+    }
+}
+
+/// Runs a plugin call (bounded by its deadline, but blocking) from async code: on a
+/// multi-thread runtime through `block_in_place`, so the worker's other tasks move to another
+/// thread meanwhile; inline elsewhere. (`spawn_blocking` costs a thread hand-off per call,
+/// several times the call itself: see benches/benches/plugin.rs.)
+pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// `*.wasm` files of `dir` by plugin name (file stem: letters, digits, `-`, `_`).
+fn plugin_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let path = e?.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("wasm") || !path.is_file() {
+            continue;
+        }
+        match path.file_stem().and_then(|s| s.to_str()) {
+            Some(n) if valid_name(n) => out.push((n.to_owned(), path)),
+            _ => tracing::warn!(file = %path.display(),
+                "ignoring plugin file: the name must be 1-64 letters, digits, '-' or '_'"),
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Plugin names: 1–64 ASCII letters, digits, `-`, `_`.
+pub fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Listens for `SIGHUP` now (so a signal sent once this returns is handled, not fatal) and
+/// returns the task that reloads `host` on each one until `stop` fires.
+pub fn reload_on_sighup(
+    host: Arc<PluginHost>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload plugins through the admin API");
+            return None;
+        }
+    };
+    Some(async move {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                got = hup.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    let h = host.clone();
+                    match tokio::task::spawn_blocking(move || h.reload()).await {
+                        Ok(r) => log_reload("SIGHUP", &r),
+                        Err(e) => tracing::error!(error = %e, "plugin reload failed"),
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Logs a reload's result.
+pub fn log_reload(trigger: &str, r: &ReloadReport) {
+    for (name, error) in &r.failed {
+        tracing::error!(plugin = %name, %error, trigger, "plugin not (re)loaded");
+    }
+    tracing::info!(loaded = ?r.loaded, trigger, "plugins reloaded");
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        PLUGIN_ERRORS_TOTAL,
+        "Plugin calls that failed (request answered 500 plugin_error) by plugin and kind"
+    );
+}

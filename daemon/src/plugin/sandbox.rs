@@ -1,0 +1,309 @@
+//! One plugin call in a sandbox: a `Store` with an empty WASI context (no filesystem, network or
+//! environment; clocks frozen at zero), a memory limit and an epoch deadline; instances reused
+//! across calls while they behave, discarded as soon as one traps, runs out of time or memory,
+//! or returns an invalid verdict.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::Plugin;
+use crate::config::PluginsConfig;
+use crate::verify::{Outcome, Reject};
+
+/// Host bindings generated from `plugin-sdk/wit/verifier.wit`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../plugin-sdk/wit",
+        world: "verifier",
+    });
+}
+
+use bindings::hookd::verifier::types::{RejectReason, Request, Verdict};
+
+/// Longest delivery id a plugin may return (the Kafka key carries it).
+pub const MAX_DELIVERY_ID: usize = 256;
+/// Longest handshake `Content-Type`.
+pub const MAX_CONTENT_TYPE: usize = 256;
+
+/// Sandbox limits, from `[plugins]`.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Linear memory per instance, bytes.
+    pub memory_bytes: usize,
+    /// Epoch ticks a call may run: `deadline_ms + 1` (at least `deadline_ms`, at most one tick
+    /// more).
+    pub deadline_ticks: u64,
+    /// Idle instances kept per plugin.
+    pub pool_size: usize,
+    /// Calls of one plugin running at once.
+    pub max_concurrent_calls: usize,
+    /// Largest handshake body, bytes.
+    pub max_output_bytes: usize,
+}
+
+impl Limits {
+    /// From the validated `[plugins]` section.
+    pub fn from_config(c: &PluginsConfig) -> Limits {
+        Limits {
+            memory_bytes: usize::try_from(c.memory_limit_bytes).unwrap_or(usize::MAX),
+            deadline_ticks: c.deadline_ms + 1,
+            pool_size: c.pool_size,
+            max_concurrent_calls: c.max_concurrent_calls,
+            max_output_bytes: c.max_output_bytes,
+        }
+    }
+
+    /// The deadline as a duration (upper bound).
+    pub fn deadline(&self) -> Duration {
+        super::TICK * u32::try_from(self.deadline_ticks).unwrap_or(u32::MAX)
+    }
+}
+
+/// Why a plugin call produced no verdict. The request gets 500 `plugin_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// Ran past its deadline (stopped by the epoch interrupt).
+    #[error("the plugin ran past its deadline")]
+    Deadline,
+    /// Tried to grow its memory past the limit.
+    #[error("the plugin exceeded its memory limit")]
+    Memory,
+    /// Trapped (panic, unreachable, out-of-bounds access, stack overflow, …).
+    #[error("the plugin trapped")]
+    Trap,
+    /// Returned an invalid or oversized verdict.
+    #[error("the plugin returned an invalid verdict")]
+    Output,
+    /// The webhook's plugin is not loaded (removed by a reload).
+    #[error("the plugin is not loaded")]
+    Missing,
+    /// A fresh instance could not be created.
+    #[error("the plugin could not be instantiated")]
+    Instantiate,
+}
+
+impl Failure {
+    /// The `kind` label of `hookd_plugin_errors_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Deadline => "deadline",
+            Failure::Memory => "memory",
+            Failure::Trap => "trap",
+            Failure::Output => "output",
+            Failure::Missing => "missing",
+            Failure::Instantiate => "instantiate",
+        }
+    }
+}
+
+/// A verdict that passed the host's checks: what the verifier answers.
+pub type Checked = Result<Outcome, Reject>;
+
+/// Per-store host state.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+struct MemoryLimiter {
+    max: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.hit = true;
+            wasmtime::bail!("memory limit of {} bytes reached", self.max);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// WASI clocks that always read zero: a plugin's only time is `request.now-unix-seconds`.
+struct Frozen;
+
+impl wasmtime_wasi::HostWallClock for Frozen {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for Frozen {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// A live instance and its store.
+pub struct Sandbox {
+    store: Store<HostState>,
+    bindings: bindings::Verifier,
+}
+
+impl Plugin {
+    /// A fresh instance (its start-up also runs under the deadline and memory limit).
+    pub(crate) fn instantiate(&self, engine: &Engine, limits: &Limits) -> Result<Sandbox, Failure> {
+        let wasi = WasiCtx::builder()
+            .wall_clock(Frozen)
+            .monotonic_clock(Frozen)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let mut store = Store::new(
+            engine,
+            HostState {
+                wasi,
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter {
+                    max: limits.memory_bytes,
+                    hit: false,
+                },
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(limits.deadline_ticks);
+        match self.pre.instantiate(&mut store) {
+            Ok(bindings) => Ok(Sandbox { store, bindings }),
+            Err(e) => {
+                let f = classify(&e, &store);
+                tracing::debug!(plugin = %self.name, error = %format!("{e:#}"), "plugin instantiation failed");
+                Err(if f == Failure::Trap {
+                    Failure::Instantiate
+                } else {
+                    f
+                })
+            }
+        }
+    }
+
+    /// Runs one call on a pooled instance (a fresh one when none is idle). The instance goes
+    /// back to the pool only if the call returned a valid verdict.
+    pub fn call(
+        &self,
+        engine: &Engine,
+        limits: &Limits,
+        req: &Request,
+    ) -> Result<Checked, Failure> {
+        let idle = self.idle.lock().unwrap().pop();
+        let mut sb = match idle {
+            Some(sb) => sb,
+            None => self.instantiate(engine, limits)?,
+        };
+        let out = self.run(&mut sb, limits, req)?;
+        let mut idle = self.idle.lock().unwrap();
+        if idle.len() < limits.pool_size {
+            idle.push(sb);
+        }
+        Ok(out)
+    }
+
+    /// Runs one call on a fresh instance that is dropped afterwards.
+    pub fn call_fresh(
+        &self,
+        engine: &Engine,
+        limits: &Limits,
+        req: &Request,
+    ) -> Result<Checked, Failure> {
+        let mut sb = self.instantiate(engine, limits)?;
+        self.run(&mut sb, limits, req)
+    }
+
+    fn run(&self, sb: &mut Sandbox, limits: &Limits, req: &Request) -> Result<Checked, Failure> {
+        sb.store.set_epoch_deadline(limits.deadline_ticks);
+        match sb.bindings.call_verify(&mut sb.store, req) {
+            Ok(v) => check(v, limits),
+            Err(e) => {
+                let f = classify(&e, &sb.store);
+                tracing::debug!(plugin = %self.name, kind = f.kind(), error = %format!("{e:#}"), "plugin call failed");
+                Err(f)
+            }
+        }
+    }
+}
+
+fn classify(e: &wasmtime::Error, store: &Store<HostState>) -> Failure {
+    if store.data().limiter.hit {
+        return Failure::Memory;
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Failure::Deadline,
+        Some(_) => Failure::Trap,
+        // `exit()` through WASI ends the call like a trap.
+        None if e.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => Failure::Trap,
+        // Otherwise the result could not be lifted (invalid UTF-8, a list out of bounds, a bad
+        // discriminant …): garbage output.
+        None => Failure::Output,
+    }
+}
+
+/// Validates a verdict and turns it into the verifier's answer.
+fn check(v: Verdict, limits: &Limits) -> Result<Checked, Failure> {
+    Ok(match v {
+        Verdict::Accept(id) => {
+            let id = id.filter(|s| !s.is_empty());
+            if id.as_ref().is_some_and(|s| s.len() > MAX_DELIVERY_ID) {
+                return Err(Failure::Output);
+            }
+            Ok(Outcome::Accept { delivery_id: id })
+        }
+        Verdict::Reject(r) => Err(match r {
+            RejectReason::MissingSignature => Reject::MissingSignature,
+            RejectReason::BadSignature => Reject::BadSignature,
+            RejectReason::StaleTimestamp => Reject::StaleTimestamp,
+            RejectReason::Malformed => Reject::Malformed("the plugin found the request malformed"),
+        }),
+        Verdict::Handshake(h) => {
+            let status = StatusCode::from_u16(h.status)
+                .ok()
+                .filter(StatusCode::is_success)
+                .ok_or(Failure::Output)?;
+            if h.content_type.len() > MAX_CONTENT_TYPE || h.body.len() > limits.max_output_bytes {
+                return Err(Failure::Output);
+            }
+            let content_type =
+                HeaderValue::from_str(&h.content_type).map_err(|_| Failure::Output)?;
+            Ok(Outcome::Handshake {
+                status,
+                content_type,
+                body: Bytes::from(h.body),
+            })
+        }
+    })
+}

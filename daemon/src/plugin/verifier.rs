@@ -1,0 +1,281 @@
+//! `WASM_PLUGIN`: a webhook verified by a plugin.
+//!
+//! Model fields (hookd extensions; the Orkes `verifier` values are untouched):
+//! `"verifier": "WASM_PLUGIN"`, `"plugin": "<name>"` (file stem in `[plugins] dir`),
+//! `"pluginParams": {name: value}` (free-form strings), secrets in `secretValue` and the
+//! optional list `pluginSecrets` (rotation; every entry masked as `"***"` in responses).
+//! `toleranceSeconds` is passed on. The plugin is looked up by name on every request, so a
+//! reload takes effect at once.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::sandbox::bindings::hookd::verifier::types::{Request, Settings};
+use super::{PluginHost, PluginLink, PLUGIN_ERRORS_TOTAL};
+use crate::model::WebhookConfig;
+use crate::verify::{Outcome, Reject, RequestParts, Secret, VerifyContext};
+
+/// A configured plugin verifier.
+#[derive(Clone)]
+pub struct PluginVerifier {
+    host: Option<Arc<PluginHost>>,
+    plugin: String,
+    path: String,
+    secrets: Vec<Secret>,
+    params: Vec<(String, String)>,
+    tolerance: Option<u64>,
+}
+
+impl PluginVerifier {
+    /// Builds the verifier of a `WASM_PLUGIN` webhook; the error names the field.
+    pub fn new(link: &PluginLink, c: &WebhookConfig) -> Result<PluginVerifier, String> {
+        let plugin = c
+            .plugin
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .ok_or("plugin is required for verifier WASM_PLUGIN")?;
+        if !super::valid_name(plugin) {
+            return Err(format!(
+                "plugin `{plugin}` is not a valid plugin name (1-64 letters, digits, '-' or '_')"
+            ));
+        }
+        let host =
+            match link {
+                PluginLink::Off => return Err(
+                    "verifier WASM_PLUGIN needs a plugin directory ([plugins] dir) on this hookd"
+                        .into(),
+                ),
+                PluginLink::Deferred => None,
+                PluginLink::Host(h) => {
+                    if h.get(plugin).is_none() {
+                        let loaded = h.names();
+                        return Err(format!(
+                            "plugin `{plugin}` is not loaded (loaded: {})",
+                            if loaded.is_empty() {
+                                "none".to_string()
+                            } else {
+                                loaded.join(", ")
+                            }
+                        ));
+                    }
+                    Some(h.clone())
+                }
+            };
+        let mut secrets = Vec::new();
+        if let Some(s) = c.secret_value.as_deref().filter(|s| !s.is_empty()) {
+            secrets.push(Secret::new(s.as_bytes().to_vec()));
+        }
+        for (i, s) in c.plugin_secrets.iter().flatten().enumerate() {
+            if s.is_empty() || s == crate::model::MASK {
+                return Err(format!("pluginSecrets[{i}] must be a non-empty secret"));
+            }
+            secrets.push(Secret::new(s.as_bytes().to_vec()));
+        }
+        let params = c
+            .plugin_params
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(PluginVerifier {
+            host,
+            plugin: plugin.to_owned(),
+            path: format!("/webhook/{}", c.id.as_deref().unwrap_or_default()),
+            secrets,
+            params,
+            tolerance: c.tolerance_seconds,
+        })
+    }
+
+    /// The plugin's name.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]); `Ok(None)` when the
+    /// plugin is not loaded (the call then reports it).
+    pub async fn admit(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, super::Busy> {
+        match self.host.as_ref().and_then(|h| h.get(&self.plugin)) {
+            Some(p) => p.admit().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The request as the plugin sees it.
+    fn request(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Request {
+        Request {
+            method: req.method.as_str().to_owned(),
+            path: self.path.clone(),
+            query: req.query.unwrap_or_default().to_owned(),
+            headers: header_block(req.headers),
+            body: req.body.to_vec(),
+            now_unix_seconds: ctx.now_unix,
+            url_verified: ctx.url_verified,
+            settings: Settings {
+                secrets: self
+                    .secrets
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s.expose()).into_owned())
+                    .collect(),
+                params: self.params.clone(),
+                tolerance_seconds: self.tolerance,
+            },
+        }
+    }
+
+    /// Runs the plugin. A failing plugin is counted (`hookd_plugin_errors_total`) and answers
+    /// [`Reject::PluginError`] (500 `plugin_error`).
+    pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
+        let result = match &self.host {
+            Some(h) => h.call(&self.plugin, &self.request(req, ctx)),
+            None => Err(super::Failure::Missing),
+        };
+        match result {
+            Ok(checked) => checked,
+            Err(f) => {
+                metrics::counter!(PLUGIN_ERRORS_TOTAL, "plugin" => self.plugin.clone(), "kind" => f.kind())
+                    .increment(1);
+                tracing::warn!(plugin = %self.plugin, kind = f.kind(), "plugin failed: {f}; answering 500");
+                Err(Reject::PluginError)
+            }
+        }
+    }
+}
+
+/// `name: value` lines joined by `\n` (see `headers` in the WIT file).
+pub fn header_block(headers: &http::HeaderMap) -> String {
+    let mut out = String::with_capacity(
+        headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 3)
+            .sum(),
+    );
+    for (n, v) in headers {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(n.as_str());
+        out.push_str(": ");
+        // A HeaderValue never holds CR or LF, so a line is always one header.
+        out.push_str(String::from_utf8_lossy(v.as_bytes()).trim());
+    }
+    out
+}
+
+impl fmt::Debug for PluginVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginVerifier")
+            .field("plugin", &self.plugin)
+            .field("secrets", &self.secrets.len())
+            .field("params", &self.params.len())
+            .field("tolerance", &self.tolerance)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, VerifyConfig};
+
+    fn hook(extra: serde_json::Value) -> WebhookConfig {
+        let mut v = serde_json::json!({"id": "w1", "name": "p", "verifier": "WASM_PLUGIN",
+            "plugin": "standard-webhooks", "secretValue": "whsec_first",
+            "pluginSecrets": ["whsec_second", "whsec_third"], "pluginParams": {"b": "2", "a": "1"},
+            "workflowsToStart": {"wf": 1}});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn plugin_secrets_are_masked_and_kept_by_position() {
+        let stored = hook(serde_json::json!({}));
+        let shown = serde_json::to_string(&stored.masked()).unwrap();
+        assert!(!shown.contains("whsec_"), "{shown}");
+        assert!(
+            shown.contains(r#""pluginSecrets":["***","***"]"#),
+            "{shown}"
+        );
+        assert!(shown.contains(r#""verifier":"WASM_PLUGIN""#));
+        let mut upd = stored.masked();
+        upd.plugin_secrets = Some(vec!["***".into(), "whsec_new".into()]);
+        upd.keep_masked_secrets_from(&stored);
+        assert_eq!(
+            upd.plugin_secrets.unwrap(),
+            vec!["whsec_second".to_string(), "whsec_new".to_string()]
+        );
+        assert_eq!(upd.secret_value.as_deref(), Some("whsec_first"));
+    }
+
+    #[test]
+    fn settings_and_field_errors() {
+        let v = PluginVerifier::new(&PluginLink::Deferred, &hook(serde_json::json!({}))).unwrap();
+        assert_eq!(v.secrets.len(), 3, "secretValue then pluginSecrets");
+        assert_eq!(v.secrets[0].expose(), b"whsec_first");
+        assert_eq!(
+            v.params[0],
+            ("a".into(), "1".into()),
+            "params sorted by name"
+        );
+        assert_eq!(v.path, "/webhook/w1");
+        assert!(!format!("{v:?}").contains("whsec"), "Debug hides secrets");
+        // Without a secret: fine (e.g. Discord takes a public key in pluginParams).
+        let none = hook(serde_json::json!({"secretValue": null, "pluginSecrets": null}));
+        assert!(PluginVerifier::new(&PluginLink::Deferred, &none).is_ok());
+        let cases = [
+            (serde_json::json!({"plugin": null}), "plugin is required"),
+            (
+                serde_json::json!({"plugin": "../x"}),
+                "not a valid plugin name",
+            ),
+            (
+                serde_json::json!({"pluginSecrets": [""]}),
+                "pluginSecrets[0]",
+            ),
+            (
+                serde_json::json!({"pluginSecrets": ["a", "***"]}),
+                "pluginSecrets[1]",
+            ),
+        ];
+        for (extra, msg) in cases {
+            let e = PluginVerifier::new(&PluginLink::Deferred, &hook(extra.clone())).unwrap_err();
+            assert!(e.contains(msg), "{extra}: {e}");
+        }
+        let e = hook(serde_json::json!({}))
+            .validate(&VerifyConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[plugins] dir"), "{e}");
+    }
+
+    const MIN: &str = "[server]\nadmin_token = \"secret-token\"\n";
+
+    #[test]
+    fn plugins_config_defaults_and_validation() {
+        let c = Config::from_toml(MIN).unwrap();
+        assert_eq!(c.plugins.dir, None);
+        assert_eq!(c.plugins.memory_limit_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.plugins.deadline_ms, 5);
+        for (bad, field) in [
+            ("deadline_ms = 0", "plugins.deadline_ms"),
+            ("memory_limit_bytes = 1000", "plugins.memory_limit_bytes"),
+            ("pool_size = 100000", "plugins.pool_size"),
+            ("max_output_bytes = 0", "plugins.max_output_bytes"),
+            ("dir = \"\"", "plugins.dir"),
+            ("nope = 1", "nope"),
+        ] {
+            let e = Config::from_toml(&format!("{MIN}[plugins]\n{bad}\n")).unwrap_err();
+            assert!(e.to_string().contains(field), "{bad}: {e}");
+        }
+        // A static WASM_PLUGIN webhook needs [plugins] dir; its plugin name is checked at start.
+        let hook = "[[webhooks]]\nid = \"p\"\nname = \"p\"\nverifier = \"WASM_PLUGIN\"\n\
+                    plugin = \"shopify\"\nworkflowsToStart = { wf = 1 }\n";
+        let e = Config::from_toml(&format!("{MIN}{hook}")).unwrap_err();
+        assert!(e.to_string().contains("[plugins] dir"), "{e}");
+        let c = Config::from_toml(&format!("{MIN}[plugins]\ndir = \"/plugins\"\n{hook}")).unwrap();
+        assert_eq!(c.webhooks[0].plugin.as_deref(), Some("shopify"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Templates and canonical keys over arbitrary JSON: never panic; equal values give equal keys.
+#![no_main]
+
+use hookd::sink::matching::{canonical, index_key, resolve_template};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let c = canonical(&v);
+    let back: serde_json::Value = serde_json::from_str(&c).expect("canonical form is JSON");
+    assert_eq!(canonical(&back), c, "canonical form is a fixed point");
+    let _ = index_key("w", 1, "r__1", &[c]);
+    if let serde_json::Value::Object(m) = &v {
+        let t: String = String::from_utf8_lossy(data).chars().take(64).collect();
+        let _ = resolve_template(&format!("k-${{workflow.input.{t}}}-{t}"), m);
+    }
+});

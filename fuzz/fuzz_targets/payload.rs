@@ -1,0 +1,15 @@
+//! The simd-json payload builder never panics and agrees with serde_json on what it accepts.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let (split, body) = data.split_first().map(|(s, b)| (*s as usize, b)).unwrap_or((0, data));
+    let q = std::str::from_utf8(&body[..split.min(body.len())]).ok();
+    let body = &body[split.min(body.len())..];
+    let (p, _) = hookd::payload::build(body, q);
+    let reference = hookd::payload::build_with_serde_json(body, q);
+    if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        assert_eq!(p, reference);
+    }
+});

@@ -1,0 +1,291 @@
+//! Write [hookd](https://github.com/) webhook verifier plugins in Rust.
+//!
+//! A plugin is a WebAssembly component implementing the WIT world `hookd:verifier/verifier`
+//! (`wit/verifier.wit` in this crate documents every field). This crate hides the bindings: you
+//! implement [`Verifier`] for a type and name it in [`export_verifier!`]; the helpers cover what
+//! webhook schemes need — HMAC-SHA256/SHA-1 and Ed25519 computed natively by the host
+//! ([`crypto`]), constant-time comparison, hex and base64 ([`encoding`]), case-insensitive header
+//! lookup ([`Request::header`]) and timestamp windows ([`time`]).
+//!
+//! # A complete plugin
+//!
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [package]
+//! name = "acme-verifier"
+//! version = "0.1.0"
+//! edition = "2021"
+//!
+//! [lib]
+//! crate-type = ["cdylib"]
+//!
+//! [dependencies]
+//! hookd-plugin-sdk = { path = "../hookd/plugin-sdk" }
+//!
+//! [profile.release]
+//! opt-level = 3
+//! panic = "abort"
+//! ```
+//!
+//! `src/lib.rs` — Acme signs `"{X-Acme-Timestamp}.{body}"` with HMAC-SHA256 and sends
+//! `X-Acme-Signature: <hex>`:
+//!
+//! ```ignore
+//! use hookd_plugin_sdk::{crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier};
+//!
+//! struct Acme;
+//!
+//! impl Verifier for Acme {
+//!     fn verify(req: &Request) -> Verdict {
+//!         let (Some(sig), Some(ts)) = (req.header("x-acme-signature"), req.header("x-acme-timestamp")) else {
+//!             return Verdict::reject(RejectReason::MissingSignature);
+//!         };
+//!         let Some(t) = time::parse_unix_seconds(ts) else {
+//!             return Verdict::reject(RejectReason::Malformed);
+//!         };
+//!         if !time::within(req.now_unix_seconds, t, req.tolerance_or(300)) {
+//!             return Verdict::reject(RejectReason::StaleTimestamp);
+//!         }
+//!         let Some(expected) = encoding::hex_decode(sig) else {
+//!             return Verdict::reject(RejectReason::BadSignature);
+//!         };
+//!         let signed = [ts.as_bytes(), b".", &req.body];
+//!         // Several secrets = rotation: any of them may have signed.
+//!         let ok = req.secrets().iter().any(|s| {
+//!             crypto::ct_eq(&crypto::hmac_sha256_parts(s.as_bytes(), &signed), &expected)
+//!         });
+//!         if ok {
+//!             Verdict::accept(req.header("x-acme-delivery").map(str::to_owned))
+//!         } else {
+//!             Verdict::reject(RejectReason::BadSignature)
+//!         }
+//!     }
+//! }
+//!
+//! export_verifier!(Acme);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` (once: `rustup target add
+//! wasm32-wasip2`), copy `target/wasm32-wasip2/release/acme_verifier.wasm` into hookd's
+//! `[plugins] dir` as `acme.wasm`, reload (`SIGHUP` or `POST /api/admin/plugins/reload`) and
+//! create a webhook with `"verifier": "WASM_PLUGIN", "plugin": "acme"`. See `README.md`.
+
+#![warn(missing_docs)]
+
+extern crate alloc;
+// The generated bindings name this crate by its external name, also from inside it.
+extern crate self as hookd_plugin_sdk;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+#[doc(hidden)]
+pub mod __private {
+    //! Generated bindings (used by [`export_verifier!`](crate::export_verifier)); not a stable API.
+    #![allow(missing_docs)]
+    wit_bindgen::generate!({
+        world: "verifier",
+        path: "wit",
+        pub_export_macro: true,
+        export_macro_name: "__export_verifier_world",
+        default_bindings_module: "hookd_plugin_sdk::__private",
+        runtime_path: "hookd_plugin_sdk::__private::wit_bindgen::rt",
+        generate_all,
+    });
+    pub use wit_bindgen;
+}
+
+pub use __private::hookd::verifier::types::{Handshake, RejectReason, Request, Settings, Verdict};
+
+/// What a plugin implements: one decision per request.
+///
+/// Called on a fresh or reused sandbox instance; keep no state between calls that matters.
+/// Panicking is allowed and safe (hookd answers that request 500 `plugin_error`), but a verdict
+/// is always better: reject what you cannot verify.
+pub trait Verifier {
+    /// Decides about one request: accept it (it is published to Kafka), reject it (401/400), or
+    /// answer a handshake.
+    fn verify(request: &Request) -> Verdict;
+}
+
+/// Exports a [`Verifier`] implementation as the plugin's `verify` function. Use it exactly once,
+/// at the crate root of a `cdylib`.
+#[macro_export]
+macro_rules! export_verifier {
+    ($ty:ty) => {
+        const _: () = {
+            struct HookdPluginExport;
+            impl $crate::__private::Guest for HookdPluginExport {
+                fn verify(request: $crate::Request) -> $crate::Verdict {
+                    <$ty as $crate::Verifier>::verify(&request)
+                }
+            }
+            $crate::__private::__export_verifier_world!(HookdPluginExport with_types_in $crate::__private);
+        };
+    };
+}
+
+impl Request {
+    /// Every header as `(name, value)`, in the order received (names lower-cased).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers
+            .split('\n')
+            .filter_map(|line| line.split_once(':'))
+            .map(|(n, v)| (n, v.trim()))
+    }
+
+    /// The first value of header `name`, compared case-insensitively, trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Every value of header `name` (case-insensitive), in the order received.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The webhook's secrets (`secretValue`, then `pluginSecrets`); several = rotation.
+    pub fn secrets(&self) -> &[String] {
+        &self.settings.secrets
+    }
+
+    /// The webhook's `pluginParams` value for `name` (exact match).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.settings
+            .params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The webhook's `toleranceSeconds`, or `default` when it has none.
+    pub fn tolerance_or(&self, default: u64) -> u64 {
+        self.settings.tolerance_seconds.unwrap_or(default)
+    }
+}
+
+impl Verdict {
+    /// Accept, with the provider's delivery id when there is one (for de-duplication).
+    pub fn accept(delivery_id: Option<String>) -> Verdict {
+        Verdict::Accept(delivery_id)
+    }
+
+    /// Reject with `reason`.
+    pub fn reject(reason: RejectReason) -> Verdict {
+        Verdict::Reject(reason)
+    }
+
+    /// Answer a handshake with `status` (200–299), `content_type` and `body`.
+    pub fn handshake(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Verdict {
+        Verdict::Handshake(Handshake {
+            status,
+            content_type: content_type.into(),
+            body: body.into(),
+        })
+    }
+
+    /// Answer a handshake `200 application/json` with `json` as the body.
+    pub fn handshake_json(json: impl Into<Vec<u8>>) -> Verdict {
+        Verdict::handshake(200, "application/json", json)
+    }
+}
+
+/// Cryptography run natively by the host (fast, constant-time where it matters).
+pub mod crypto {
+    use alloc::vec::Vec;
+
+    use crate::__private::hookd::verifier::crypto as host;
+
+    /// HMAC-SHA256 of `data` with `key`.
+    pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+        host::hmac_sha256(key, data)
+    }
+
+    /// HMAC-SHA256 of the concatenation of `parts` (e.g. `[id, b".", ts, b".", body]`).
+    pub fn hmac_sha256_parts(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        host::hmac_sha256(key, &super::concat(parts))
+    }
+
+    /// HMAC-SHA1 of `data` with `key` (legacy schemes only).
+    pub fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
+        host::hmac_sha1(key, data)
+    }
+
+    /// SHA-256 of `data`.
+    pub fn sha256(data: &[u8]) -> Vec<u8> {
+        host::sha256(data)
+    }
+
+    /// Constant-time equality (time depends only on the lengths). Use it for every comparison
+    /// of a received signature or token with an expected one.
+    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        host::constant_time_eq(a, b)
+    }
+
+    /// Ed25519 signature check: `public_key` 32 bytes, `signature` 64 bytes.
+    pub fn ed25519_verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        host::ed25519_verify(public_key, message, signature)
+    }
+}
+
+/// Hex and base64 (standard alphabet, padded), as webhook signatures use them.
+pub mod encoding {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use base64::Engine as _;
+
+    /// Lower-case hex.
+    pub fn hex_encode(bytes: &[u8]) -> String {
+        hex::encode(bytes)
+    }
+
+    /// Decodes hex (either case); `None` if it is not hex.
+    pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
+        hex::decode(s.trim()).ok()
+    }
+
+    /// Standard base64 with padding.
+    pub fn base64_encode(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Decodes standard base64 (padding required); `None` if it is not.
+    pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .ok()
+    }
+}
+
+/// Timestamp windows.
+pub mod time {
+    /// Parses a decimal Unix timestamp in seconds (digits only).
+    pub fn parse_unix_seconds(s: &str) -> Option<i64> {
+        let s = s.trim();
+        if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+
+    /// Whether `|now - ts| <= tolerance_secs` (both directions). A tolerance of 0 disables the
+    /// check (always true).
+    pub fn within(now: i64, ts: i64, tolerance_secs: u64) -> bool {
+        tolerance_secs == 0
+            || (i128::from(now) - i128::from(ts)).unsigned_abs() <= u128::from(tolerance_secs)
+    }
+}
+
+fn concat(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
