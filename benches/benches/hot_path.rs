@@ -277,5 +277,39 @@ fn kafka_and_pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, verify, payload, sink, kafka_and_pipeline);
+/// SendGrid's ECDSA P-256 check is by far the dearest verifier; this is the same check with
+/// ring (already linked through rustls), to size what switching implementations would save.
+fn sendgrid_alternative(c: &mut Criterion) {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
+    let mut g = c.benchmark_group("verify_alternative");
+    let sk = p256::SecretKey::from_slice(&[7u8; 32]).expect("valid scalar");
+    let sk_b64 = b64(sk.to_pkcs8_der().expect("pkcs8").as_bytes());
+    let point = sk.public_key().to_encoded_point(false);
+    let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point.as_bytes().to_vec());
+    for (size, label) in SIZES {
+        let body = body(size);
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(sign::sendgrid(&sk_b64, NOW, &body).expect("signs"))
+            .expect("base64");
+        let mut msg = NOW.to_string().into_bytes();
+        msg.extend_from_slice(&body);
+        key.verify(&msg, &sig)
+            .expect("ring accepts hookd's signature");
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function(BenchmarkId::new("sendgrid-ring", label), |b| {
+            b.iter(|| key.verify(black_box(&msg), black_box(&sig)).is_ok())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    verify,
+    sendgrid_alternative,
+    payload,
+    sink,
+    kafka_and_pipeline
+);
 criterion_main!(benches);

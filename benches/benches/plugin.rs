@@ -1,21 +1,25 @@
 //! WebAssembly verifier plugins (criterion, no plots). Builds `plugins/` from source first
 //! (`cargo build --release --target wasm32-wasip2`, as the e2e tests do).
 //!
-//! - `plugin/standard-webhooks/1KiB/native`: the Standard Webhooks algorithm in native Rust
-//!   (header lookup, timestamp window, `whsec_` key decoding, HMAC-SHA256 over
+//! - `plugin/standard-webhooks/{1KiB,64KiB}/native`: the Standard Webhooks algorithm in native
+//!   Rust (header lookup, timestamp window, `whsec_` key decoding, HMAC-SHA256 over
 //!   `id.ts.body`, base64 signatures, constant-time compare) — the plugin's exact steps;
 //! - `…/plugin`: the `standard-webhooks` plugin through hookd's verifier, per request: request
 //!   conversion, a pooled instance, the call, the verdict check;
-//! - `…/plugin-call`: the same without the request conversion (a prepared WIT request);
-//! - `…/fresh-instance/on-demand` and `…/fresh-instance/pooling`: a new instance per call,
-//!   with wasmtime's on-demand and pooling allocators (what pooling instances saves);
-//! - `plugin/dispatch/{inline,spawn_blocking}`: running the plugin call on the async worker or
-//!   through `tokio::task::spawn_blocking`, as ingress does;
+//! - `…/1KiB/plugin-call`: the same without the request conversion (a prepared WIT request);
+//! - `…/1KiB/fresh-instance/{on-demand,pooling}`: a new instance per call, with wasmtime's
+//!   on-demand and pooling allocators (what reusing instances saves);
+//! - `plugin/floor/1KiB-reject-at-once`: the `shopify` plugin rejecting after one header
+//!   lookup — the fixed cost of any plugin call with this request;
+//! - `plugin/dispatch/{inline,block_in_place,spawn_blocking}`: a task on a 2-worker runtime
+//!   running the call inline, through `block_in_place`, or through `spawn_blocking`;
 //! - `plugin/hostile/loop-5ms`: how long the `loop` plugin runs before the default 5 ms
 //!   deadline stops it (time per call).
 //!
 //! `cargo bench -p hookd-benches --bench plugin` (add `-- --quick` for a fast pass).
-
+//!
+//! Figures (2-core VM with SHA-NI, other builds running; medians):
+//! FIGURES
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,7 +42,7 @@ const NOW: i64 = 1_700_000_000;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const MSG_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
 
-/// Builds `plugins/` and returns a directory holding `standard-webhooks.wasm` and `loop.wasm`.
+/// Builds `plugins/` and returns a directory holding `standard-webhooks`, `shopify` and `loop`.
 fn plugin_dir() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
     let target = root.join("target");
@@ -54,15 +58,16 @@ fn plugin_dir() -> tempfile::TempDir {
     assert!(st.success(), "building plugins/ failed");
     let out = target.join("wasm32-wasip2/release");
     let dir = tempfile::tempdir().unwrap();
-    for (file, name) in [("standard_webhooks", "standard-webhooks"), ("loop", "loop")] {
+    for (file, name) in [
+        ("standard_webhooks", "standard-webhooks"),
+        ("shopify", "shopify"),
+        ("loop", "loop"),
+    ] {
         std::fs::copy(
             out.join(format!("{file}.wasm")),
             dir.path().join(format!("{name}.wasm")),
         )
         .unwrap();
-    }
-    if let Ok(x) = std::env::var("HOOKD_BENCH_EXTRA") {
-        std::fs::copy(x, dir.path().join("extra.wasm")).unwrap();
     }
     dir
 }
@@ -85,9 +90,10 @@ fn host(dir: &Path, deadline_ms: u64, pooling: bool) -> Arc<PluginHost> {
     Arc::new(h)
 }
 
-/// A correctly signed 1 KiB Standard Webhooks request with a realistic set of headers.
-fn signed_request() -> (HeaderMap, Bytes) {
-    let body = Generator::new(Provider::Github, 1024, SECRET, 1)
+/// A correctly signed Standard Webhooks request of `size` body bytes with a realistic set of
+/// headers.
+fn signed_request(size: usize) -> (HeaderMap, Bytes) {
+    let body = Generator::new(Provider::Github, size, SECRET, 1)
         .expect("size fits")
         .make(1, NOW)
         .body;
@@ -193,7 +199,7 @@ fn wit_request(headers: &HeaderMap, body: &Bytes) -> Request {
 fn plugins(c: &mut Criterion) {
     let dir = plugin_dir();
     let h = host(dir.path(), 5, false);
-    let (headers, body) = signed_request();
+    let (headers, body) = signed_request(1024);
     let parts = RequestParts {
         method: &Method::POST,
         headers: &headers,
@@ -216,22 +222,6 @@ fn plugins(c: &mut Criterion) {
     assert_eq!(pv.verify(&parts, &ctx), want);
     let req = wit_request(&headers, &body);
 
-    if std::env::var("HOOKD_BENCH_EXTRA").is_ok() {
-        let mut g = c.benchmark_group("extra");
-        for mode in ["none", "hmac", "concat"] {
-            let mut r = req.clone();
-            r.settings.params = vec![("mode".into(), mode.into())];
-            g.bench_function(mode, |b| b.iter(|| h.call("extra", black_box(&r))));
-            let mut r2 = r.clone();
-            r2.headers = String::new();
-            r2.body = Vec::new();
-            r2.settings.secrets = Vec::new();
-            g.bench_function(format!("{mode}-minimal-input"), |b| {
-                b.iter(|| h.call("extra", black_box(&r2)))
-            });
-        }
-        g.finish();
-    }
     let mut g = c.benchmark_group("plugin/standard-webhooks/1KiB");
     g.throughput(Throughput::Bytes(body.len() as u64));
     let secrets = vec![SECRET.to_string()];
@@ -258,7 +248,38 @@ fn plugins(c: &mut Criterion) {
         .build()
         .unwrap();
     let pv = Arc::new(pv);
-    let headers = Arc::new(headers);
+    let headers = Arc::new(headers.clone());
+    // The same at 64 KiB, where the HMAC dominates.
+    let (h64, b64k) = signed_request(64 * 1024);
+    let parts64 = RequestParts {
+        method: &Method::POST,
+        headers: &h64,
+        query: None,
+        body: &b64k,
+    };
+    assert_eq!(pv.verify(&parts64, &ctx), want);
+    let mut g = c.benchmark_group("plugin/standard-webhooks/64KiB");
+    g.throughput(Throughput::Bytes(b64k.len() as u64));
+    g.bench_function("native", |b| {
+        b.iter(|| native(black_box(&parts64), NOW, &secrets, 300))
+    });
+    g.bench_function("plugin", |b| {
+        b.iter(|| pv.verify(black_box(&parts64), &ctx))
+    });
+    g.finish();
+
+    // The floor of a plugin call: Shopify's plugin rejecting at once (one header lookup) for
+    // the same 1 KiB request.
+    let shop: WebhookConfig = serde_json::from_value(json!({"id": "shop", "name": "shop",
+        "verifier": "WASM_PLUGIN", "plugin": "shopify", "secretValue": "s",
+        "workflowsToStart": {"wf": 1}}))
+    .unwrap();
+    let shop = PluginVerifier::new(&PluginLink::Host(h.clone()), &shop).unwrap();
+    assert_eq!(shop.verify(&parts, &ctx), Err(Reject::MissingSignature));
+    c.bench_function("plugin/floor/1KiB-reject-at-once", |b| {
+        b.iter(|| shop.verify(black_box(&parts), &ctx))
+    });
+
     // How ingress runs the call from its task: inline on the worker, block_in_place (what it
     // does), or spawn_blocking. Each iteration spawns a task on a 2-worker runtime and joins it.
     let mut g = c.benchmark_group("plugin/dispatch");
@@ -299,7 +320,7 @@ fn plugins(c: &mut Criterion) {
                         .await
                         .unwrap()
                 });
-                assert!(r.is_ok());
+                assert!(r.is_ok(), "{name}: {r:?}");
             })
         });
     }

@@ -202,6 +202,11 @@ impl Daemon {
         let mut verify_defaults = cfg.verify.clone();
         if let Some(h) = &plugins {
             verify_defaults.plugins = plugin::PluginLink::Host(h.clone());
+            for w in &cfg.webhooks {
+                plugin::PluginVerifier::check_loaded(&verify_defaults.plugins, w).map_err(|e| {
+                    StartError::State(format!("webhook {}: {e}", w.id.as_deref().unwrap_or("")))
+                })?;
+            }
         }
         let registry = Arc::new(
             Registry::new(

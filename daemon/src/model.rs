@@ -193,6 +193,7 @@ impl WebhookConfig {
                 return Err(bad("maxBodyBytes must be greater than 0"));
             }
         }
+        crate::plugin::PluginVerifier::check_loaded(&defaults.plugins, self).map_err(bad)?;
         self.build_verifier(defaults)?;
         Ok(())
     }

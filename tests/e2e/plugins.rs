@@ -431,6 +431,24 @@ async fn webhook_validation_and_get_routing() {
     );
     d.stop().await;
 
+    // A static webhook naming a plugin that is not loaded stops the start, naming it.
+    let state = tempfile::tempdir().unwrap();
+    let text = base_config(
+        state.path(),
+        "embedded",
+        &format!(
+            "{}[[webhooks]]\nid = \"s\"\nname = \"s\"\nverifier = \"WASM_PLUGIN\"\n\
+             plugin = \"zoom\"\nworkflowsToStart = {{ wf = 1 }}\n",
+            plugins::config(dir.path(), 200)
+        ),
+    );
+    let cfg = hookd_e2e::hookd::config::Config::from_toml(&text).unwrap();
+    let err = match hookd_e2e::hookd::Daemon::start(cfg, Default::default()).await {
+        Ok(_) => panic!("started with an unknown plugin"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("`zoom` is not loaded"), "{err}");
+
     // A daemon without [plugins] refuses WASM_PLUGIN webhooks.
     let d = TestDaemon::start("").await;
     let (st, v) = admin(
@@ -567,6 +585,41 @@ async fn hostile_plugins_are_contained_while_other_webhooks_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_at_its_concurrency_limit_answers_503() {
+    // One call at a time, each loop call held for at least 900 ms: of three concurrent
+    // requests the last in line waits at least 1.8 s for the slot, past the 1 s admission wait.
+    let dir = plugins::dir_with(&["loop"]);
+    let cfg = format!(
+        "{}max_concurrent_calls = 1\n",
+        plugins::config(dir.path(), 900)
+    );
+    let d = TestDaemon::start(&cfg).await;
+    let lp = plugin_hook(&d, "loop", json!({})).await;
+    let calls = (0..3).map(|_| post(&d, &lp, &[], b"{}"));
+    let mut got: Vec<(u16, String)> = futures::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| (r.status, r.error()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got[..2],
+        [
+            (500, "plugin_error".to_string()),
+            (500, "plugin_error".to_string())
+        ]
+    );
+    assert_eq!(got[2], (503, "plugin_busy".to_string()));
+    assert!(metrics_text(&d)
+        .await
+        .lines()
+        .any(|l| l.starts_with("hookd_plugin_errors_total")
+            && l.contains("plugin=\"loop\"")
+            && l.contains("kind=\"busy\"")));
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
     let dir = plugins::dir_with(&["shopify"]);
     let d = TestDaemon::start(&plugins::config(dir.path(), 200)).await;
@@ -651,6 +704,13 @@ async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
     d.stop().await;
 }
 
+/// A hostile plugin, its params, and the failure it must produce.
+type HostileCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Failure,
+);
+
 fn host_with(names: &[&str], deadline_ms: u64) -> (tempfile::TempDir, PluginHost) {
     let dir = plugins::dir_with(names);
     let limits = Limits {
@@ -726,7 +786,7 @@ fn host_classifies_each_hostile_plugin_and_keeps_serving() {
     let accept = Ok(Ok(Outcome::Accept {
         delivery_id: Some(id.clone()),
     }));
-    let cases: [(&str, &[(&str, &str)], Failure); 7] = [
+    let cases: [HostileCase; 7] = [
         ("loop", &[], Failure::Deadline),
         ("memory-bomb", &[], Failure::Memory),
         ("trap", &[], Failure::Trap),
@@ -755,6 +815,15 @@ fn host_classifies_each_hostile_plugin_and_keeps_serving() {
         }
     }
     assert_eq!(host.call("nope", &good), Err(Failure::Missing));
+    // The same plugin with a valid verdict: it runs (its HashMap seeds through wasi:random).
+    let ok = host.call(
+        "oversized-output",
+        &request(&[("mode", "ok")], &[], &[], b"x", 0),
+    );
+    let Ok(Ok(Outcome::Handshake { status, body, .. })) = ok else {
+        panic!("{ok:?}");
+    };
+    assert_eq!((status.as_u16(), &body[..]), (200, &b"fine"[..]));
     // Rejections and fresh instances.
     let mut stale = good.clone();
     stale.now_unix_seconds += 301;

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 
@@ -119,7 +118,7 @@ impl ConfigSync {
     /// snapshot knows that the topic lacks, then flips `ready`.
     pub async fn run(
         self: Arc<Self>,
-        consumer: StreamConsumer,
+        consumer: tail::TailConsumer,
         ready: watch::Sender<bool>,
         shutdown: watch::Receiver<bool>,
     ) {

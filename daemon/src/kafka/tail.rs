@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
@@ -19,8 +20,25 @@ pub trait Apply: Send + Sync {
     fn apply(&self, key: &str, value: Option<&[u8]>);
 }
 
+/// Client context of tailing consumers: reaching the end of a partition is how they notice they
+/// caught up, not an error worth a log line.
+pub struct TailContext;
+
+impl ClientContext for TailContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::Global(RDKafkaErrorCode::PartitionEOF)) {
+            tracing::error!(error = %error, reason, "kafka client error");
+        }
+    }
+}
+
+impl ConsumerContext for TailContext {}
+
+/// A tailing consumer.
+pub type TailConsumer = StreamConsumer<TailContext>;
+
 /// A consumer for tailing (group id unique to this reader; nothing is committed).
-pub fn consumer(cfg: &Config, bootstrap: &str, name: &str) -> Result<StreamConsumer, String> {
+pub fn consumer(cfg: &Config, bootstrap: &str, name: &str) -> Result<TailConsumer, String> {
     let mut c = super::base_client(bootstrap);
     c.set("group.id", format!("hookd-{name}-{}", uuid::Uuid::new_v4()))
         .set("enable.auto.commit", "false")
@@ -31,14 +49,14 @@ pub fn consumer(cfg: &Config, bootstrap: &str, name: &str) -> Result<StreamConsu
     for (key, v) in &cfg.kafka.consumer {
         c.set(key, v);
     }
-    c.create()
+    c.create_with_context(TailContext)
         .map_err(|e| format!("kafka {name} consumer: {e}"))
 }
 
 /// Tails `topic` until `shutdown`; `caught_up` turns true once every partition reached the end
 /// it had when reading started.
 pub async fn run<A: Apply + ?Sized>(
-    consumer: StreamConsumer,
+    consumer: TailConsumer,
     topic: &str,
     apply: &A,
     caught_up: watch::Sender<bool>,

@@ -2,8 +2,8 @@
 //!
 //! A plugin is a component implementing `hookd:verifier/verifier@0.1.0`
 //! (`plugin-sdk/wit/verifier.wit`). [`PluginHost`] compiles every `*.wasm` in `[plugins] dir`
-//! once (name = file stem), links the WASI p2 imports against an empty context plus the host
-//! crypto of [`crypto`], and keeps an `InstancePre` per plugin; [`sandbox`] runs calls on pooled
+//! once (name = file stem), links the host crypto of [`crypto`] and [`wasi`] (`wasi:random`;
+//! every other WASI import traps), and keeps an `InstancePre` per plugin; [`sandbox`] runs calls on pooled
 //! instances under a memory limit and an epoch deadline. A webhook selects a plugin with
 //! `"verifier": "WASM_PLUGIN", "plugin": "<name>"` ([`PluginVerifier`]).
 //!
@@ -15,6 +15,7 @@
 pub mod crypto;
 pub mod sandbox;
 pub mod verifier;
+pub mod wasi;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -32,7 +33,7 @@ pub use sandbox::{Failure, Limits};
 pub use verifier::PluginVerifier;
 
 /// Plugin failures by `plugin` and `kind` (deadline, memory, trap, output, missing,
-/// instantiate).
+/// instantiate: the request got 500 `plugin_error`; busy: 503 `plugin_busy`).
 pub const PLUGIN_ERRORS_TOTAL: &str = "hookd_plugin_errors_total";
 
 /// Epoch tick: deadlines are counted in these.
@@ -89,6 +90,8 @@ pub struct Plugin {
     pre: sandbox::bindings::VerifierPre<sandbox::HostState>,
     idle: Mutex<Vec<sandbox::Sandbox>>,
     calls: Arc<tokio::sync::Semaphore>,
+    /// Until when (ms on [`clock_ms`]) calls go through [`run_blocking`]: set by a slow call.
+    suspect_until_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Plugin {
@@ -170,7 +173,6 @@ impl PluginHost {
             .allocation_strategy(strategy);
         let engine = Engine::new(&config).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
         sandbox::bindings::hookd::verifier::crypto::add_to_linker::<_, HasSelf<_>>(
             &mut linker,
             |s| s,
@@ -179,11 +181,20 @@ impl PluginHost {
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("hookd-plugin-epoch".into())
-            .spawn(move || loop {
-                std::thread::sleep(TICK);
-                match weak.upgrade() {
-                    Some(e) => e.increment_epoch(),
-                    None => return,
+            .spawn(move || {
+                // On a fixed schedule, so sleeps that overshoot do not stretch deadlines.
+                let mut next = std::time::Instant::now();
+                loop {
+                    next += TICK;
+                    let now = std::time::Instant::now();
+                    if now > next + 100 * TICK {
+                        next = now; // the machine stalled: do not replay the missed ticks
+                    }
+                    std::thread::sleep(next.saturating_duration_since(now));
+                    match weak.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => return,
+                    }
                 }
             })
             .map_err(|e| HostError::Engine(format!("epoch thread: {e}")))?;
@@ -266,8 +277,10 @@ impl PluginHost {
         }
         let component = Component::from_binary(&self.engine, &bytes)
             .map_err(|e| format!("not a valid WebAssembly component: {e:#}"))?;
-        let pre = self
-            .linker
+        let mut linker = self.linker.clone();
+        wasi::define(&mut linker, &component)
+            .map_err(|e| format!("cannot link its imports: {e:#}"))?;
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| format!("imports something hookd does not provide: {e:#}"))?;
         let pre = sandbox::bindings::VerifierPre::new(pre).map_err(|e| {
@@ -281,6 +294,7 @@ impl PluginHost {
             calls: Arc::new(tokio::sync::Semaphore::new(
                 self.limits.max_concurrent_calls,
             )),
+            suspect_until_ms: std::sync::atomic::AtomicU64::new(0),
         };
         // Instantiate once now: a plugin that cannot start is reported here, not per request.
         let sb = plugin
@@ -319,7 +333,39 @@ impl PluginHost {
 #[error("the plugin is at its concurrency limit")]
 pub struct Busy;
 
+/// A call slower than this marks its plugin suspect for [`SUSPECT_FOR`].
+pub const SLOW_CALL: Duration = Duration::from_millis(1);
+/// How long a plugin stays suspect after a slow call.
+pub const SUSPECT_FOR: Duration = Duration::from_secs(60);
+
+/// Milliseconds since the first call (a monotonic clock for `suspect_until_ms`).
+fn clock_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
 impl Plugin {
+    /// Notes a call's duration: one over [`SLOW_CALL`] (or stopped by the deadline) makes the
+    /// plugin suspect for [`SUSPECT_FOR`].
+    pub(crate) fn note_duration(&self, took: Duration, deadline_hit: bool) {
+        if deadline_hit || took > SLOW_CALL {
+            let until = clock_ms() + SUSPECT_FOR.as_millis() as u64;
+            self.suspect_until_ms
+                .store(until, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a recent call was slow (see [`PluginVerifier::run`]).
+    pub fn is_suspect(&self) -> bool {
+        let until = self
+            .suspect_until_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        until != 0 && clock_ms() < until
+    }
+
     /// Waits (at most [`ADMISSION_WAIT`]) for a call slot; hold the permit during the call.
     pub async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
         match tokio::time::timeout(ADMISSION_WAIT, self.calls.clone().acquire_owned()).await {
@@ -333,10 +379,8 @@ impl Plugin {
     }
 }
 
-/// Runs a plugin call (bounded by its deadline, but blocking) from async code: on a
-/// multi-thread runtime through `block_in_place`, so the worker's other tasks move to another
-/// thread meanwhile; inline elsewhere. (`spawn_blocking` costs a thread hand-off per call,
-/// several times the call itself: see benches/benches/plugin.rs.)
+/// Runs a blocking call from async code: on a multi-thread runtime through `block_in_place`,
+/// so the worker's other tasks move to another thread meanwhile; inline elsewhere.
 pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),

@@ -1,15 +1,13 @@
-//! One plugin call in a sandbox: a `Store` with an empty WASI context (no filesystem, network or
-//! environment; clocks frozen at zero), a memory limit and an epoch deadline; instances reused
-//! across calls while they behave, discarded as soon as one traps, runs out of time or memory,
-//! or returns an invalid verdict.
+//! One plugin call in a sandbox: a `Store` whose only host functions are hookd's crypto and
+//! `wasi:random` (every other WASI import traps: see [`super::wasi`]), a memory limit and an
+//! epoch deadline; instances reused across calls while they behave, discarded as soon as one
+//! traps, runs out of time or memory, or returns an invalid verdict.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::Plugin;
 use crate::config::PluginsConfig;
@@ -106,18 +104,7 @@ pub type Checked = Result<Outcome, Reject>;
 
 /// Per-store host state.
 pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
     limiter: MemoryLimiter,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
 }
 
 struct MemoryLimiter {
@@ -149,27 +136,6 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// WASI clocks that always read zero: a plugin's only time is `request.now-unix-seconds`.
-struct Frozen;
-
-impl wasmtime_wasi::HostWallClock for Frozen {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-impl wasmtime_wasi::HostMonotonicClock for Frozen {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
 /// A live instance and its store.
 pub struct Sandbox {
     store: Store<HostState>,
@@ -179,18 +145,9 @@ pub struct Sandbox {
 impl Plugin {
     /// A fresh instance (its start-up also runs under the deadline and memory limit).
     pub(crate) fn instantiate(&self, engine: &Engine, limits: &Limits) -> Result<Sandbox, Failure> {
-        let wasi = WasiCtx::builder()
-            .wall_clock(Frozen)
-            .monotonic_clock(Frozen)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         let mut store = Store::new(
             engine,
             HostState {
-                wasi,
-                table: ResourceTable::new(),
                 limiter: MemoryLimiter {
                     max: limits.memory_bytes,
                     hit: false,
@@ -221,12 +178,15 @@ impl Plugin {
         limits: &Limits,
         req: &Request,
     ) -> Result<Checked, Failure> {
+        let start = std::time::Instant::now();
         let idle = self.idle.lock().unwrap().pop();
-        let mut sb = match idle {
-            Some(sb) => sb,
-            None => self.instantiate(engine, limits)?,
-        };
-        let out = self.run(&mut sb, limits, req)?;
+        let out = match idle {
+            Some(sb) => Ok(sb),
+            None => self.instantiate(engine, limits),
+        }
+        .and_then(|mut sb| self.run(&mut sb, limits, req).map(|o| (o, sb)));
+        self.note_duration(start.elapsed(), matches!(out, Err(Failure::Deadline)));
+        let (out, sb) = out?;
         let mut idle = self.idle.lock().unwrap();
         if idle.len() < limits.pool_size {
             idle.push(sb);
@@ -265,8 +225,8 @@ fn classify(e: &wasmtime::Error, store: &Store<HostState>) -> Failure {
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => Failure::Deadline,
         Some(_) => Failure::Trap,
-        // `exit()` through WASI ends the call like a trap.
-        None if e.downcast_ref::<wasmtime_wasi::I32Exit>().is_some() => Failure::Trap,
+        // A WASI import called (they trap; see super::wasi) ends the call like a trap.
+        None if format!("{e:#}").contains("unknown import") => Failure::Trap,
         // Otherwise the result could not be lifted (invalid UTF-8, a list out of bounds, a bad
         // discriminant …): garbage output.
         None => Failure::Output,

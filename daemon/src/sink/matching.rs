@@ -221,6 +221,18 @@ mod tests {
     }
 
     #[test]
+    fn canonical_floats_round_trip() {
+        // found by fuzz/matching: needs serde_json's correctly rounded float parsing
+        let v: Value = serde_json::from_str("9.555555555555556e42").unwrap();
+        let c = canonical(&v);
+        assert_eq!(canonical(&serde_json::from_str::<Value>(&c).unwrap()), c);
+        // simd-json (event payloads) and serde_json (task inputs) agree on the value
+        let mut b = b"{\"x\":9.555555555555556e42}".to_vec();
+        let p: Value = simd_json::serde::from_slice(&mut b).unwrap();
+        assert_eq!(canonical(&p["x"]), c);
+    }
+
+    #[test]
     fn loop_suffix() {
         assert_eq!(strip_loop_suffix("wait_ref__12"), "wait_ref");
         assert_eq!(strip_loop_suffix("wait__ref"), "wait__ref");

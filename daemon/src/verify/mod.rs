@@ -222,9 +222,9 @@ impl Verifier {
         }
     }
 
-    /// Whether this verifier may run on `GET` (plugin handshakes such as Meta's
-    /// `hub.challenge`); built-in verifiers accept only `POST`. It may also block for up to the
-    /// plugin deadline, so ingress runs it off the async workers.
+    /// Whether this is a plugin: it may run on `GET` (handshakes such as Meta's
+    /// `hub.challenge`; built-in verifiers accept only `POST`), and ingress bounds and
+    /// schedules its calls (see `PluginVerifier::admit` and `PluginVerifier::run`).
     pub fn is_plugin(&self) -> bool {
         matches!(self, Verifier::Plugin(_))
     }

@@ -9,7 +9,9 @@
 //! - Discord documents no timestamp window; with `toleranceSeconds` set, older or newer
 //!   timestamps are rejected.
 
-use hookd_plugin_sdk::{crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier};
+use hookd_plugin_sdk::{
+    crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier,
+};
 
 struct Discord;
 

@@ -6,7 +6,9 @@
 //! - Events: `POST` with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`;
 //!   the app secret is the webhook's secret (several = rotation). No delivery id, no timestamp.
 
-use hookd_plugin_sdk::{crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier};
+use hookd_plugin_sdk::{
+    crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier,
+};
 
 /// Longest `hub.challenge` echoed back (Meta sends a short integer).
 const MAX_CHALLENGE: usize = 128;
@@ -32,7 +34,9 @@ fn subscribe(req: &Request) -> Verdict {
     if mode != "subscribe"
         || challenge.is_empty()
         || challenge.len() > MAX_CHALLENGE
-        || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Verdict::reject(RejectReason::Malformed);
     }

@@ -4,7 +4,9 @@
 //! switch to a new client secret). No signed timestamp. The delivery id is
 //! `X-Shopify-Webhook-Id`.
 
-use hookd_plugin_sdk::{crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier};
+use hookd_plugin_sdk::{
+    crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier,
+};
 
 struct Shopify;
 

@@ -10,17 +10,18 @@
 //! - `webhook-timestamp` (Unix seconds) must be within ±`toleranceSeconds` (default 300) of now.
 //! - The delivery id is `webhook-id` (constant across retries).
 
-use hookd_plugin_sdk::{crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier};
+use hookd_plugin_sdk::{
+    crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier,
+};
 
 /// Default timestamp window, seconds (the spec's and the SDKs' ±5 minutes).
 const DEFAULT_TOLERANCE_SECS: u64 = 300;
 
 struct StandardWebhooks;
 
-/// The first of the Standard Webhooks and Svix header names present.
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.header(&format!("webhook-{name}"))
-        .or_else(|| req.header(&format!("svix-{name}")))
+/// The Standard Webhooks header, else its Svix twin.
+fn header<'a>(req: &'a Request, standard: &str, svix: &str) -> Option<&'a str> {
+    req.header(standard).or_else(|| req.header(svix))
 }
 
 fn key(secret: &str) -> Option<Vec<u8>> {
@@ -30,16 +31,20 @@ fn key(secret: &str) -> Option<Vec<u8>> {
 impl Verifier for StandardWebhooks {
     fn verify(req: &Request) -> Verdict {
         let (Some(id), Some(ts), Some(sigs)) = (
-            header(req, "id"),
-            header(req, "timestamp"),
-            header(req, "signature"),
+            header(req, "webhook-id", "svix-id"),
+            header(req, "webhook-timestamp", "svix-timestamp"),
+            header(req, "webhook-signature", "svix-signature"),
         ) else {
             return Verdict::reject(RejectReason::MissingSignature);
         };
         let Some(t) = time::parse_unix_seconds(ts) else {
             return Verdict::reject(RejectReason::Malformed);
         };
-        if !time::within(req.now_unix_seconds, t, req.tolerance_or(DEFAULT_TOLERANCE_SECS)) {
+        if !time::within(
+            req.now_unix_seconds,
+            t,
+            req.tolerance_or(DEFAULT_TOLERANCE_SECS),
+        ) {
             return Verdict::reject(RejectReason::StaleTimestamp);
         }
         let given: Vec<Vec<u8>> = sigs

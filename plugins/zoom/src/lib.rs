@@ -8,7 +8,9 @@
 //!   forge signatures.
 //! - Zoom documents no timestamp window; with `toleranceSeconds` set it is enforced.
 
-use hookd_plugin_sdk::{crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier};
+use hookd_plugin_sdk::{
+    crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier,
+};
 
 struct Zoom;
 
@@ -45,10 +47,8 @@ impl Verifier for Zoom {
             let Some(plain) = body.pointer("/payload/plainToken").and_then(|t| t.as_str()) else {
                 return Verdict::reject(RejectReason::Malformed);
             };
-            let encrypted = encoding::hex_encode(&crypto::hmac_sha256(
-                secret.as_bytes(),
-                plain.as_bytes(),
-            ));
+            let encrypted =
+                encoding::hex_encode(&crypto::hmac_sha256(secret.as_bytes(), plain.as_bytes()));
             let answer = serde_json::json!({"plainToken": plain, "encryptedToken": encrypted});
             return Verdict::handshake_json(answer.to_string());
         }
