@@ -72,7 +72,7 @@ measure() { # $1 = bare|hookd
   local all=0 broker=0
   for f in "$OUT"/callgrind."$s"."$pid"*; do
     local ir
-    ir=$(grep -m1 '^summary:' "$f" 2>/dev/null | awk '{print $2}')
+    ir=$(grep -m1 '^summary:' "$f" 2>/dev/null | awk '{print $2}' || true)
     [ -n "$ir" ] || continue
     case "$f" in *.1|*.1-*) ;; *) continue ;; esac
     all=$((all + ir))

@@ -205,6 +205,10 @@ loadgen hookd-h1-slack  --url "http://$HTTP" --proto h1 "${C[@]}" "${SL[@]}" --s
 MAX=$(rps_of hookd-h1)
 HALF=$(awk -v m="$MAX" 'BEGIN { printf "%d", m / 2 }')
 loadgen hookd-h1-half --url "http://$HTTP" --proto h1 -c 256 "${GH[@]}" --size 1k --rate "$HALF"
+stop_server
+
+log "hookd, fresh process: memory with 1,000 connections (the 64 KiB runs leave a larger heap)"
+start_server hookd "$OUT/bench.toml" hookd-1000conns
 loadgen hookd-h1-1000conns --url "http://$HTTP" --proto h1 -c 1000 "${GH[@]}" --size 1k
 stop_server
 

@@ -18,8 +18,22 @@
 //!
 //! `cargo bench -p hookd-benches --bench plugin` (add `-- --quick` for a fast pass).
 //!
-//! Figures (2-core VM with SHA-NI, other builds running; medians):
-//! FIGURES
+//! Figures (2-core VM with SHA-NI, shared with other builds; criterion medians):
+//!
+//! | bench | 1 KiB | 64 KiB |
+//! |---|---|---|
+//! | native | 1.03 µs | 32.7 µs |
+//! | plugin (per request, all in) | 2.77 µs (2.7×) | 36.6 µs (1.12×) |
+//! | plugin-call (prepared request) | 2.48 µs | |
+//! | floor: plugin rejecting at once | 1.32 µs | |
+//! | fresh instance per call: on-demand / pooling allocator | 43.1 / 23.3 µs | |
+//! | dispatch from a task: inline / block_in_place / spawn_blocking | 10.8 / 25.1 / 36.1 µs | |
+//! | `loop` plugin, default 5 ms deadline: time until stopped | 6.17 ms | |
+//!
+//! At 1 KiB the plugin misses the 1.5× target: the native algorithm is ~1 µs (SHA-NI HMAC),
+//! and a component-model call that does nothing but one header lookup already costs 1.3 µs
+//! (lowering the request into the sandbox, entering and leaving it, lifting the verdict). At
+//! 64 KiB, where the HMAC dominates, the plugin is within 12 % of native.
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -173,10 +173,16 @@ async fn worker(sh: Arc<Shared>, idx: usize, mut conn: Option<(u64, Sender)>) ->
         let t0 = scheduled.unwrap_or_else(Instant::now);
         rec.sent += 1;
         if conn.is_none() {
-            let c = match &sh.pool {
-                Some(p) => p.get(slot).await,
-                None => sh.target.connect().await.map(|s| (0, s)),
-            };
+            // Bounded like the request: a server that stops accepting fills its backlog, and
+            // a connect then waits on SYN retransmissions for minutes.
+            let c = tokio::time::timeout(sh.cfg.timeout, async {
+                match &sh.pool {
+                    Some(p) => p.get(slot).await,
+                    None => sh.target.connect().await.map(|s| (0, s)),
+                }
+            })
+            .await
+            .unwrap_or(Err(ClientError::Timeout));
             match c {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
@@ -339,7 +345,12 @@ pub async fn run(cfg: RunConfig) -> Result<Report, RunError> {
     let opened: Vec<Sender> = futures::stream::iter(0..cfg.connections)
         .map(|_| {
             let t = target.clone();
-            async move { t.connect().await }
+            let timeout = cfg.timeout;
+            async move {
+                tokio::time::timeout(timeout, t.connect())
+                    .await
+                    .unwrap_or(Err(ClientError::Timeout))
+            }
         })
         .buffer_unordered(64)
         .collect::<Vec<_>>()

@@ -715,7 +715,7 @@ fn host_with(names: &[&str], deadline_ms: u64) -> (tempfile::TempDir, PluginHost
     let dir = plugins::dir_with(names);
     let limits = Limits {
         memory_bytes: 16 << 20,
-        deadline_ticks: deadline_ms + 1,
+        deadline_ticks: deadline_ms,
         pool_size: 4,
         max_concurrent_calls: 4,
         max_output_bytes: 64 << 10,

@@ -33,8 +33,9 @@ pub const MAX_CONTENT_TYPE: usize = 256;
 pub struct Limits {
     /// Linear memory per instance, bytes.
     pub memory_bytes: usize,
-    /// Epoch ticks a call may run: `deadline_ms + 1` (at least `deadline_ms`, at most one tick
-    /// more).
+    /// Epoch ticks (1 ms) before a call's first check: `deadline_ms`. A call that then keeps
+    /// its thread busy is stopped at the next tick; one the machine did not schedule gets more
+    /// ticks, up to `4 × deadline_ms` in all (see `Watch`).
     pub deadline_ticks: u64,
     /// Idle instances kept per plugin.
     pub pool_size: usize,
@@ -49,16 +50,21 @@ impl Limits {
     pub fn from_config(c: &PluginsConfig) -> Limits {
         Limits {
             memory_bytes: usize::try_from(c.memory_limit_bytes).unwrap_or(usize::MAX),
-            deadline_ticks: c.deadline_ms + 1,
+            deadline_ticks: c.deadline_ms,
             pool_size: c.pool_size,
             max_concurrent_calls: c.max_concurrent_calls,
             max_output_bytes: c.max_output_bytes,
         }
     }
 
-    /// The deadline as a duration (upper bound).
+    /// The deadline as a duration.
     pub fn deadline(&self) -> Duration {
         super::TICK * u32::try_from(self.deadline_ticks).unwrap_or(u32::MAX)
+    }
+
+    /// Extra ticks a call that is not getting the CPU may be granted.
+    fn grace_ticks(&self) -> u64 {
+        self.deadline_ticks.saturating_mul(3).max(2)
     }
 }
 
@@ -105,6 +111,50 @@ pub type Checked = Result<Outcome, Reject>;
 /// Per-store host state.
 pub struct HostState {
     limiter: MemoryLimiter,
+    watch: Watch,
+}
+
+/// What a call's deadline checks need: epochs count wall-clock time, so a call whose thread a
+/// busy machine did not schedule would be stopped for nothing. At the deadline the call gets
+/// one more tick while its thread's CPU time is sampled; if it kept the CPU busy (at least half
+/// a tick) it is stopped, otherwise it gets another tick, up to `grace` of them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Watch {
+    cpu_at: Option<Duration>,
+    grace: u64,
+}
+
+/// A call that used at least this much CPU in one tick is running, not waiting.
+const BUSY: Duration = Duration::from_micros(500);
+
+/// CPU time consumed by the calling thread (`None` if the clock cannot be read).
+fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// The epoch-deadline callback (see [`Watch`]).
+fn on_deadline(
+    mut cx: wasmtime::StoreContextMut<'_, HostState>,
+) -> wasmtime::Result<wasmtime::UpdateDeadline> {
+    let w = &mut cx.data_mut().watch;
+    let now = thread_cpu_time();
+    let busy = match (w.cpu_at, now) {
+        (Some(before), Some(now)) => now.saturating_sub(before) >= BUSY,
+        (None, Some(_)) => false,
+        (_, None) => true,
+    };
+    if busy || w.grace == 0 {
+        return Ok(wasmtime::UpdateDeadline::Interrupt);
+    }
+    w.cpu_at = now;
+    w.grace -= 1;
+    Ok(wasmtime::UpdateDeadline::Continue(1))
 }
 
 struct MemoryLimiter {
@@ -152,8 +202,13 @@ impl Plugin {
                     max: limits.memory_bytes,
                     hit: false,
                 },
+                watch: Watch {
+                    cpu_at: None,
+                    grace: limits.grace_ticks(),
+                },
             },
         );
+        store.epoch_deadline_callback(on_deadline);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(limits.deadline_ticks);
         match self.pre.instantiate(&mut store) {
@@ -206,6 +261,10 @@ impl Plugin {
     }
 
     fn run(&self, sb: &mut Sandbox, limits: &Limits, req: &Request) -> Result<Checked, Failure> {
+        sb.store.data_mut().watch = Watch {
+            cpu_at: None,
+            grace: limits.grace_ticks(),
+        };
         sb.store.set_epoch_deadline(limits.deadline_ticks);
         match sb.bindings.call_verify(&mut sb.store, req) {
             Ok(v) => check(v, limits),
