@@ -284,7 +284,10 @@ async fn h3_address_validation_with_retry_under_load() {
 async fn h3_shutdown_drains_in_flight_requests_after_kafka_acks() {
     // a cluster that outlives the daemon, so the drained event can be read back
     let ek = EmbeddedKafka::start(&[("events".into(), 3), ("events.webhooks".into(), 1)]).unwrap();
-    let d = TestDaemon::start_with(ek.bootstrap_servers(), hooks(), None).await;
+    // a generous grace: on a loaded machine the refused-connection probes below take seconds,
+    // and the grace period must not end the drain before the in-flight request finishes
+    let extra = format!("#server\nshutdown_grace_ms = 60000\n{}", hooks());
+    let d = TestDaemon::start_with(ek.bootstrap_servers(), &extra, None).await;
     assert!(d.daemon.wait_ready(Duration::from_secs(20)).await);
     let c = h3_connect(&d).await;
     let h3_port = d.daemon.h3_addr.unwrap().port();
