@@ -284,14 +284,7 @@ async fn crud_auth_masking_and_validation() {
             .status(),
         200
     );
-    let m = c
-        .get(format!("{}/metrics", d.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = d.metrics_text().await;
     assert!(m.contains("hookd_requests_total"), "{m}");
     assert!(m.contains("hookd_kafka_delivery_duration_seconds"), "{m}");
     assert!(!m.contains(secret));

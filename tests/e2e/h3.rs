@@ -39,17 +39,6 @@ fn signed(body: &[u8]) -> Vec<(&'static str, String)> {
     )]
 }
 
-async fn metrics_text(d: &TestDaemon) -> String {
-    admin_client()
-        .get(format!("{}/metrics", d.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h3_signed_webhook_lands_in_kafka_and_rejections_match_tcp() {
     let d = TestDaemon::start(hooks()).await;
@@ -130,7 +119,7 @@ async fn h3_signed_webhook_lands_in_kafka_and_rejections_match_tcp() {
     assert_eq!(first.header("hookd-webhook-id"), Some("gh"));
     assert_eq!(first.header("hookd-query"), Some("via=h3"));
 
-    let m = metrics_text(&d).await;
+    let m = d.metrics_text().await;
     assert!(
         m.lines().any(|l| l.starts_with("hookd_requests_total")
             && l.contains("protocol=\"h3\"")
@@ -270,7 +259,7 @@ async fn h3_address_validation_with_retry_under_load() {
     )
     .await;
     assert_eq!(r.status, 200);
-    let m = metrics_text(&d).await;
+    let m = d.metrics_text().await;
     assert!(
         m.lines()
             .any(|l| l.starts_with("hookd_h3_incoming_total") && l.contains("action=\"retry\"")),

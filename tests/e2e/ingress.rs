@@ -346,14 +346,7 @@ async fn h2c_prior_knowledge_on_the_plain_listener() {
         .unwrap();
     assert_eq!(r.version(), http::Version::HTTP_2);
     assert_eq!(r.status(), 200);
-    let m = admin_client()
-        .get(format!("{}/metrics", d.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = d.metrics_text().await;
     assert!(m.contains("protocol=\"h2\""), "{m}");
     d.stop().await;
 }

@@ -91,17 +91,6 @@ async fn post(d: &TestDaemon, id: &str, headers: &[(&str, String)], body: &[u8])
     .await
 }
 
-async fn metrics_text(d: &TestDaemon) -> String {
-    admin_client()
-        .get(format!("{}/metrics", d.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn admin(
     d: &TestDaemon,
     method: http::Method,
@@ -566,7 +555,7 @@ async fn hostile_plugins_are_contained_while_other_webhooks_answer() {
         Duration::from_secs(15),
     );
     assert_eq!(recs.len(), good.len() + 1);
-    let m = metrics_text(&d).await;
+    let m = d.metrics_text().await;
     for (plugin, kind) in [
         ("loop", "deadline"),
         ("memory-bomb", "memory"),
@@ -610,7 +599,8 @@ async fn a_plugin_at_its_concurrency_limit_answers_503() {
         ]
     );
     assert_eq!(got[2], (503, "plugin_busy".to_string()));
-    assert!(metrics_text(&d)
+    assert!(d
+        .metrics_text()
         .await
         .lines()
         .any(|l| l.starts_with("hookd_plugin_errors_total")
@@ -695,7 +685,8 @@ async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
     )
     .await;
     assert_eq!((r.status, r.error()), (500, "plugin_error".into()));
-    assert!(metrics_text(&d)
+    assert!(d
+        .metrics_text()
         .await
         .lines()
         .any(|l| l.starts_with("hookd_plugin_errors_total")

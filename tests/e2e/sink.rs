@@ -410,14 +410,7 @@ async fn conductor_outage_loses_nothing_and_400_goes_to_the_dlq() {
         7,
         "nothing started twice after the outage"
     );
-    let m = admin_client()
-        .get(format!("{}/metrics", d.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = d.metrics_text().await;
     assert!(m.contains("hookd_sink_dlq_records_total"), "{m}");
     assert!(m.contains("hookd_conductor_request_duration_seconds"));
     d.stop().await;

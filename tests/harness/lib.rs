@@ -172,6 +172,18 @@ impl TestDaemon {
         (s, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        admin_client()
+            .get(format!("{}/metrics", self.admin_url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Graceful shutdown.
     pub async fn stop(self) -> Arc<tempfile::TempDir> {
         self.daemon.shutdown().await;
