@@ -73,19 +73,14 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
 /// (7-day retention) and the dead-letter topic.
 pub fn topic_plan(cfg: &Config) -> Vec<(String, i32)> {
     let p = cfg.kafka.partitions;
+    let t = crate::sink::process::Topics::new(cfg);
     vec![
-        (cfg.kafka.topic.clone(), p),
+        (t.events, p),
         (cfg.config_topic(), 1),
-        (cfg.derived_topic("starts"), p),
-        (cfg.derived_topic("waits"), 1),
-        (cfg.derived_topic("history"), 1),
-        (
-            cfg.sink
-                .dlq_topic
-                .clone()
-                .unwrap_or_else(|| cfg.derived_topic("dlq")),
-            1,
-        ),
+        (t.starts, p),
+        (t.waits, 1),
+        (t.history, 1),
+        (t.dlq, 1),
     ]
 }
 
