@@ -84,6 +84,8 @@ use alloc::vec::Vec;
 pub mod __private {
     //! Generated bindings (used by [`export_verifier!`](crate::export_verifier)); not a stable API.
     #![allow(missing_docs)]
+    // `verify`'s flattened arguments (16 values) in the generated export glue.
+    #![allow(clippy::too_many_arguments)]
     wit_bindgen::generate!({
         world: "verifier",
         path: "wit",
@@ -96,7 +98,47 @@ pub mod __private {
     pub use wit_bindgen;
 }
 
-pub use __private::hookd::verifier::types::{Handshake, RejectReason, Request, Settings, Verdict};
+pub use __private::hookd::verifier::types::{Handshake, RejectReason, Settings, Verdict};
+
+mod headers;
+pub use headers::Headers;
+
+/// One request as received by hookd, not yet trusted (the WIT `request`, plus a header index).
+///
+/// The fields are the WIT record's, moved in without copying; see `wit/verifier.wit` for each.
+#[derive(Debug)]
+pub struct Request {
+    /// Request method in upper case: `POST`, or `GET` for handshakes that use GET.
+    pub method: String,
+    /// Path and raw query as received (`/webhook/id` or `/webhook/id?a=b`); see
+    /// [`Request::path`] and [`Request::query`].
+    pub target: String,
+    /// Every header: names lower-cased, in the order received. Look them up with
+    /// [`Request::header`].
+    pub headers: Headers,
+    /// The raw body, byte for byte as received.
+    pub body: Vec<u8>,
+    /// hookd's clock at receipt, Unix seconds (the only clock a plugin has).
+    pub now_unix_seconds: i64,
+    /// Whether the webhook's URL has been verified already.
+    pub url_verified: bool,
+    /// The webhook's settings: secrets, params, tolerance.
+    pub settings: Settings,
+}
+
+impl From<__private::hookd::verifier::types::Request> for Request {
+    fn from(r: __private::hookd::verifier::types::Request) -> Request {
+        Request {
+            method: r.method,
+            target: r.target,
+            headers: Headers::new(r.headers),
+            body: r.body,
+            now_unix_seconds: r.now_unix_seconds,
+            url_verified: r.url_verified,
+            settings: r.settings,
+        }
+    }
+}
 
 /// What a plugin implements: one decision per request.
 ///
@@ -117,8 +159,10 @@ macro_rules! export_verifier {
         const _: () = {
             struct HookdPluginExport;
             impl $crate::__private::Guest for HookdPluginExport {
-                fn verify(request: $crate::Request) -> $crate::Verdict {
-                    <$ty as $crate::Verifier>::verify(&request)
+                fn verify(
+                    request: $crate::__private::hookd::verifier::types::Request,
+                ) -> $crate::Verdict {
+                    <$ty as $crate::Verifier>::verify(&$crate::Request::from(request))
                 }
             }
             $crate::__private::__export_verifier_world!(HookdPluginExport with_types_in $crate::__private);
@@ -127,30 +171,24 @@ macro_rules! export_verifier {
 }
 
 impl Request {
-    /// Every header as `(name, value)`, in the order received (names lower-cased).
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.headers.split_terminator('\n').filter_map(|line| {
-            let colon = line.bytes().position(|b| b == b':')?;
-            Some((&line[..colon], line[colon + 1..].trim_start_matches(' ')))
-        })
+    /// The path, without the query (e.g. `/webhook/7f3c…`).
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    }
+
+    /// The raw query string without `?`, not decoded; empty when there is none.
+    pub fn query(&self) -> &str {
+        self.target.split_once('?').map_or("", |(_, q)| q)
     }
 
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        // Byte-wise: this runs for every lookup of every request.
-        let n = name.len();
-        self.headers.split_terminator('\n').find_map(|line| {
-            let b = line.as_bytes();
-            (b.len() > n && b[n] == b':' && b[..n].eq_ignore_ascii_case(name.as_bytes()))
-                .then(|| line[n + 1..].trim_start_matches(' '))
-        })
+        self.headers.get(name)
     }
 
     /// Every value of header `name` (case-insensitive), in the order received.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.headers.get_all(name)
     }
 
     /// The webhook's secrets (`secretValue`, then `pluginSecrets`); several = rotation.
@@ -199,30 +237,55 @@ impl Verdict {
     }
 }
 
-/// Cryptography run natively by the host (fast, constant-time where it matters).
+/// Cryptography run natively by the host, reading the arguments in place (nothing is copied
+/// out of the plugin). A message is given as `parts` that are hashed as if concatenated, e.g.
+/// `[id, b".", ts, b".", &req.body]`: the host takes the last part as is and the others joined
+/// on the plugin's stack, so the body is never copied.
 pub mod crypto {
     use alloc::vec::Vec;
 
     use crate::__private::hookd::verifier::crypto as host;
+    use crate::with_joined;
 
-    /// HMAC-SHA256 of `data` with `key`.
+    /// HMAC-SHA256 of `data` with `key`; 32 bytes.
     pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-        host::hmac_sha256(key, data)
+        host::hmac_sha256(key, &[], data)
     }
 
-    /// HMAC-SHA256 of the concatenation of `parts` (e.g. `[id, b".", ts, b".", body]`).
+    /// HMAC-SHA256 of the concatenation of `parts`; 32 bytes.
     pub fn hmac_sha256_parts(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        host::hmac_sha256(key, &super::concat(parts))
+        split(parts, |prefix, data| host::hmac_sha256(key, prefix, data))
     }
 
-    /// HMAC-SHA1 of `data` with `key` (legacy schemes only).
+    /// Whether HMAC-SHA256(`key`, concatenation of `parts`) equals any of `expected` (e.g. the
+    /// decoded signatures of a header that carries several), compared in constant time. The
+    /// usual check of a verifier: one host call, and the MAC never enters the plugin.
+    pub fn hmac_sha256_matches(key: &[u8], parts: &[&[u8]], expected: &[&[u8]]) -> bool {
+        matches(parts, expected, 32, |p, d, e| {
+            host::hmac_sha256_matches(key, p, d, e)
+        })
+    }
+
+    /// HMAC-SHA1 of `data` with `key`; 20 bytes (legacy schemes only).
     pub fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
-        host::hmac_sha1(key, data)
+        host::hmac_sha1(key, &[], data)
     }
 
-    /// SHA-256 of `data`.
+    /// HMAC-SHA1 of the concatenation of `parts`; 20 bytes.
+    pub fn hmac_sha1_parts(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        split(parts, |prefix, data| host::hmac_sha1(key, prefix, data))
+    }
+
+    /// [`hmac_sha256_matches`] with HMAC-SHA1 (20-byte MACs).
+    pub fn hmac_sha1_matches(key: &[u8], parts: &[&[u8]], expected: &[&[u8]]) -> bool {
+        matches(parts, expected, 20, |p, d, e| {
+            host::hmac_sha1_matches(key, p, d, e)
+        })
+    }
+
+    /// SHA-256 of `data`; 32 bytes.
     pub fn sha256(data: &[u8]) -> Vec<u8> {
-        host::sha256(data)
+        host::sha256(&[], data)
     }
 
     /// Constant-time equality (time depends only on the lengths). Use it for every comparison
@@ -233,9 +296,80 @@ pub mod crypto {
         a.ct_eq(b).into()
     }
 
-    /// Ed25519 signature check: `public_key` 32 bytes, `signature` 64 bytes.
+    /// Ed25519 signature check of `message`: `public_key` 32 bytes, `signature` 64 bytes.
     pub fn ed25519_verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
-        host::ed25519_verify(public_key, message, signature)
+        host::ed25519_verify(public_key, &[], message, signature)
+    }
+
+    /// Ed25519 signature check of the concatenation of `parts`.
+    pub fn ed25519_verify_parts(public_key: &[u8], parts: &[&[u8]], signature: &[u8]) -> bool {
+        split(parts, |prefix, data| {
+            host::ed25519_verify(public_key, prefix, data, signature)
+        })
+    }
+
+    /// Calls `f(prefix, data)`: `data` the last part, `prefix` the others joined.
+    fn split<R>(parts: &[&[u8]], f: impl FnOnce(&[u8], &[u8]) -> R) -> R {
+        match parts {
+            [] => f(&[], &[]),
+            [init @ .., last] => with_joined(init, |prefix| f(prefix, last)),
+        }
+    }
+
+    /// Joins the candidates of the right length (others cannot match) and asks the host.
+    fn matches(
+        parts: &[&[u8]],
+        expected: &[&[u8]],
+        len: usize,
+        f: impl FnOnce(&[u8], &[u8], &[u8]) -> bool,
+    ) -> bool {
+        let mut right = [&[][..]; 8];
+        let mut n = 0;
+        let mut more = Vec::new();
+        for e in expected.iter().filter(|e| e.len() == len) {
+            if n < right.len() {
+                right[n] = e;
+                n += 1;
+            } else {
+                more.push(*e);
+            }
+        }
+        if n == 0 {
+            return false;
+        }
+        let all: Vec<&[u8]>;
+        let candidates: &[&[u8]] = if more.is_empty() {
+            &right[..n]
+        } else {
+            all = right.iter().copied().chain(more).collect();
+            &all
+        };
+        with_joined(candidates, |e| split(parts, |p, d| f(p, d, e)))
+    }
+}
+
+/// Calls `f` with `parts` concatenated: on the stack when they fit in 512 bytes.
+fn with_joined<R>(parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
+    match parts {
+        [] => f(&[]),
+        [one] => f(one),
+        _ => {
+            let len: usize = parts.iter().map(|p| p.len()).sum();
+            let mut stack = [0u8; 512];
+            let mut heap = Vec::new();
+            let buf: &mut [u8] = if len <= stack.len() {
+                &mut stack[..len]
+            } else {
+                heap.resize(len, 0);
+                &mut heap
+            };
+            let mut at = 0;
+            for p in parts {
+                buf[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
+            }
+            f(buf)
+        }
     }
 }
 
@@ -256,6 +390,15 @@ pub mod encoding {
         hex::decode(s.trim()).ok()
     }
 
+    /// Decodes hex (either case) into `buf`, without allocating; `None` if it is not hex or
+    /// does not fit. Returns the decoded bytes.
+    pub fn hex_decode_into<'a>(s: &str, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+        let s = s.trim();
+        let out = buf.get_mut(..s.len() / 2)?;
+        hex::decode_to_slice(s, out).ok()?;
+        Some(out)
+    }
+
     /// Standard base64 with padding.
     pub fn base64_encode(bytes: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -266,6 +409,15 @@ pub mod encoding {
         base64::engine::general_purpose::STANDARD
             .decode(s.trim())
             .ok()
+    }
+
+    /// Decodes standard base64 (padding required) into `buf`, without allocating; `None` if it
+    /// is not base64 or does not fit. Returns the decoded bytes.
+    pub fn base64_decode_into<'a>(s: &str, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+        let n = base64::engine::general_purpose::STANDARD
+            .decode_slice(s.trim(), buf)
+            .ok()?;
+        Some(&buf[..n])
     }
 }
 
@@ -286,12 +438,4 @@ pub mod time {
         tolerance_secs == 0
             || (i128::from(now) - i128::from(ts)).unsigned_abs() <= u128::from(tolerance_secs)
     }
-}
-
-fn concat(parts: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-    out
 }

@@ -717,33 +717,72 @@ fn host_with(names: &[&str], deadline_ms: u64) -> (tempfile::TempDir, PluginHost
     (dir, host)
 }
 
+/// A request for [`PluginHost::call`], owning what the WIT request borrows.
+#[derive(Clone)]
+struct TestRequest {
+    headers: String,
+    body: Vec<u8>,
+    now: i64,
+    secrets: Vec<String>,
+    params: Vec<(String, String)>,
+}
+
+impl TestRequest {
+    fn wit(&self) -> (Vec<&str>, Vec<(&str, &str)>) {
+        (
+            self.secrets.iter().map(String::as_str).collect(),
+            self.params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+        )
+    }
+
+    fn call(&self, host: &PluginHost, plugin: &str, fresh: bool) -> Result<Checked, Failure> {
+        let (secrets, params) = self.wit();
+        let req = Request {
+            method: "POST",
+            target: "/webhook/test",
+            headers: &self.headers,
+            body: &self.body,
+            now_unix_seconds: self.now,
+            url_verified: false,
+            settings: Settings {
+                secrets: &secrets,
+                params: &params,
+                tolerance_seconds: None,
+            },
+        };
+        if fresh {
+            host.call_fresh(plugin, req)
+        } else {
+            host.call(plugin, req)
+        }
+    }
+}
+
+type Checked = Result<Outcome, Reject>;
+
 fn request(
     params: &[(&str, &str)],
     secrets: &[&str],
     headers: &[(&str, &str)],
     body: &[u8],
     now: i64,
-) -> Request {
-    Request {
-        method: "POST".into(),
-        path: "/webhook/test".into(),
-        query: String::new(),
+) -> TestRequest {
+    TestRequest {
         headers: headers
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join("\n"),
         body: body.to_vec(),
-        now_unix_seconds: now,
-        url_verified: false,
-        settings: Settings {
-            secrets: secrets.iter().map(|s| s.to_string()).collect(),
-            params: params
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            tolerance_seconds: None,
-        },
+        now,
+        secrets: secrets.iter().map(|s| s.to_string()).collect(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
@@ -796,31 +835,28 @@ fn host_classifies_each_hostile_plugin_and_keeps_serving() {
     ];
     for (plugin, params, want) in cases {
         for _ in 0..2 {
-            let got = host.call(plugin, &request(params, &[], &[], b"x", 0));
+            let got = request(params, &[], &[], b"x", 0).call(&host, plugin, false);
             assert_eq!(got, Err(want), "{plugin} {params:?}");
             assert_eq!(
-                host.call("standard-webhooks", &good),
+                good.call(&host, "standard-webhooks", false),
                 accept,
                 "after {plugin}"
             );
         }
     }
-    assert_eq!(host.call("nope", &good), Err(Failure::Missing));
+    assert_eq!(good.call(&host, "nope", false), Err(Failure::Missing));
     // The same plugin with a valid verdict: it runs (its HashMap seeds through wasi:random).
-    let ok = host.call(
-        "oversized-output",
-        &request(&[("mode", "ok")], &[], &[], b"x", 0),
-    );
+    let ok = request(&[("mode", "ok")], &[], &[], b"x", 0).call(&host, "oversized-output", false);
     let Ok(Ok(Outcome::Handshake { status, body, .. })) = ok else {
         panic!("{ok:?}");
     };
     assert_eq!((status.as_u16(), &body[..]), (200, &b"fine"[..]));
     // Rejections and fresh instances.
     let mut stale = good.clone();
-    stale.now_unix_seconds += 301;
+    stale.now += 301;
     assert_eq!(
-        host.call("standard-webhooks", &stale),
+        stale.call(&host, "standard-webhooks", false),
         Ok(Err(Reject::StaleTimestamp))
     );
-    assert_eq!(host.call_fresh("standard-webhooks", &good), accept);
+    assert_eq!(good.call(&host, "standard-webhooks", true), accept);
 }

@@ -1,25 +1,33 @@
 //! The `hookd:verifier/crypto` imports: HMAC, SHA-256, constant-time comparison and Ed25519,
 //! run natively with the RustCrypto / dalek crates hookd already uses.
+//!
+//! The imports are linked by hand ([`define`]) rather than through the generated bindings so
+//! that their arguments are read in place from the plugin's memory ([`WasmList::as_le_slice`]):
+//! a 64 KiB body is hashed where the plugin keeps it, never copied into a host `Vec`.
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use wasmtime::component::{Linker, WasmList};
+use wasmtime::StoreContextMut;
 
-use super::sandbox::bindings::hookd::verifier::crypto::Host;
 use super::sandbox::HostState;
+pub use crate::verify::hmac::{hmac_sha1, hmac_sha256};
 
-/// HMAC-SHA256 (any key length).
-pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
-}
+/// The crypto interface's name as plugins import it.
+pub const INTERFACE: &str = "hookd:verifier/crypto@0.2.0";
 
-/// HMAC-SHA1 (any key length).
-pub fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut m = Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes keys of any length");
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
+/// Whether `mac` equals any `mac.len()`-byte chunk of `expected`, in time that depends only on
+/// the lengths (every chunk is compared). False when `expected` is empty or not a whole number
+/// of chunks.
+pub fn matches_any(mac: &[u8], expected: &[u8]) -> bool {
+    if mac.is_empty() || expected.is_empty() || expected.len() % mac.len() != 0 {
+        return false;
+    }
+    let mut any = subtle::Choice::from(0);
+    for chunk in expected.chunks_exact(mac.len()) {
+        any |= chunk.ct_eq(mac);
+    }
+    any.into()
 }
 
 /// Constant-time equality (time depends only on the lengths).
@@ -27,9 +35,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
-/// Ed25519 (RFC 8032, strict: no small-order keys, canonical signatures); false for malformed
-/// keys or signatures.
-pub fn ed25519_verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+/// Ed25519 (RFC 8032, strict: no small-order keys, canonical signatures) over the
+/// concatenation of `parts`; false for malformed keys or signatures.
+pub fn ed25519_verify(public_key: &[u8], parts: &[&[u8]], signature: &[u8]) -> bool {
     let Ok(pk) = <[u8; 32]>::try_from(public_key) else {
         return false;
     };
@@ -39,34 +47,78 @@ pub fn ed25519_verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bo
     let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
         return false;
     };
-    key.verify_strict(message, &sig).is_ok()
+    match parts {
+        [one] => key.verify_strict(one, &sig).is_ok(),
+        _ => key.verify_strict(&parts.concat(), &sig).is_ok(),
+    }
 }
 
-impl Host for HostState {
-    fn hmac_sha256(&mut self, key: Vec<u8>, data: Vec<u8>) -> Vec<u8> {
-        hmac_sha256(&key, &data)
-    }
+type Store<'a> = StoreContextMut<'a, HostState>;
+type Bytes = WasmList<u8>;
 
-    fn hmac_sha1(&mut self, key: Vec<u8>, data: Vec<u8>) -> Vec<u8> {
-        hmac_sha1(&key, &data)
-    }
-
-    fn sha256(&mut self, data: Vec<u8>) -> Vec<u8> {
-        Sha256::digest(&data).to_vec()
-    }
-
-    fn constant_time_eq(&mut self, a: Vec<u8>, b: Vec<u8>) -> bool {
-        constant_time_eq(&a, &b)
-    }
-
-    fn ed25519_verify(
-        &mut self,
-        public_key: Vec<u8>,
-        message: Vec<u8>,
-        signature: Vec<u8>,
-    ) -> bool {
-        ed25519_verify(&public_key, &message, &signature)
-    }
+/// Links the crypto imports into `linker`.
+pub fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    let mut i = linker.instance(INTERFACE)?;
+    i.func_wrap(
+        "hmac-sha256",
+        |s: Store<'_>, (k, p, d): (Bytes, Bytes, Bytes)| {
+            Ok(
+                (
+                    hmac_sha256(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)])
+                        .to_vec(),
+                ),
+            )
+        },
+    )?;
+    i.func_wrap(
+        "hmac-sha256-matches",
+        |s: Store<'_>, (k, p, d, e): (Bytes, Bytes, Bytes, Bytes)| {
+            let mac = hmac_sha256(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]);
+            Ok((matches_any(&mac, e.as_le_slice(&s)),))
+        },
+    )?;
+    i.func_wrap(
+        "hmac-sha1",
+        |s: Store<'_>, (k, p, d): (Bytes, Bytes, Bytes)| {
+            Ok((hmac_sha1(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]).to_vec(),))
+        },
+    )?;
+    i.func_wrap(
+        "hmac-sha1-matches",
+        |s: Store<'_>, (k, p, d, e): (Bytes, Bytes, Bytes, Bytes)| {
+            let mac = hmac_sha1(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]);
+            Ok((matches_any(&mac, e.as_le_slice(&s)),))
+        },
+    )?;
+    i.func_wrap("sha256", |s: Store<'_>, (p, d): (Bytes, Bytes)| {
+        let mut h = Sha256::new();
+        Digest::update(&mut h, p.as_le_slice(&s));
+        Digest::update(&mut h, d.as_le_slice(&s));
+        Ok((h.finalize().to_vec(),))
+    })?;
+    i.func_wrap(
+        "constant-time-eq",
+        |s: Store<'_>, (a, b): (Bytes, Bytes)| {
+            Ok((constant_time_eq(a.as_le_slice(&s), b.as_le_slice(&s)),))
+        },
+    )?;
+    i.func_wrap(
+        "ed25519-verify",
+        |s: Store<'_>, (k, p, d, sig): (Bytes, Bytes, Bytes, Bytes)| {
+            let parts = [p.as_le_slice(&s), d.as_le_slice(&s)];
+            let parts: &[&[u8]] = if parts[0].is_empty() {
+                &parts[1..]
+            } else {
+                &parts
+            };
+            Ok((ed25519_verify(
+                k.as_le_slice(&s),
+                parts,
+                sig.as_le_slice(&s),
+            ),))
+        },
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -75,23 +127,44 @@ mod tests {
 
     #[test]
     fn rfc_vectors() {
-        // RFC 4231 test case 2.
+        // RFC 4231 test case 2, also split into prefix and data.
+        let want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
         assert_eq!(
-            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            hex::encode(hmac_sha256(b"Jefe", &[b"what do ya want for nothing?"])),
+            want
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(
+                b"Jefe",
+                &[b"what do ya ", b"want for nothing?"]
+            )),
+            want
         );
         // RFC 2202 test case 2.
         assert_eq!(
-            hex::encode(hmac_sha1(b"Jefe", b"what do ya want for nothing?")),
+            hex::encode(hmac_sha1(b"Jefe", &[b"what do ya want for nothing?"])),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
         // RFC 8032 test 1 (empty message).
         let pk = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
             .unwrap();
         let sig = hex::decode("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b").unwrap();
-        assert!(ed25519_verify(&pk, b"", &sig));
-        assert!(!ed25519_verify(&pk, b"x", &sig));
-        assert!(!ed25519_verify(&pk[..31], b"", &sig));
-        assert!(!ed25519_verify(&pk, b"", &sig[..63]));
+        assert!(ed25519_verify(&pk, &[b""], &sig));
+        assert!(ed25519_verify(&pk, &[b"", b""], &sig));
+        assert!(!ed25519_verify(&pk, &[b"x"], &sig));
+        assert!(!ed25519_verify(&pk[..31], &[b""], &sig));
+        assert!(!ed25519_verify(&pk, &[b""], &sig[..63]));
+    }
+
+    #[test]
+    fn matches_any_checks_every_whole_chunk() {
+        let mac = [7u8; 4];
+        assert!(matches_any(&mac, &[7, 7, 7, 7]));
+        assert!(matches_any(&mac, &[1, 2, 3, 4, 7, 7, 7, 7]));
+        assert!(!matches_any(&mac, &[1, 2, 3, 4, 7, 7, 7, 6]));
+        assert!(!matches_any(&mac, &[]), "nothing expected matches nothing");
+        assert!(!matches_any(&mac, &[7, 7, 7, 7, 7]), "a partial chunk");
+        assert!(!matches_any(&mac, &[7, 7, 7]));
+        assert!(!matches_any(&[], &[]));
     }
 }

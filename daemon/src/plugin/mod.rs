@@ -1,6 +1,6 @@
 //! WebAssembly verifier plugins: the wasmtime host.
 //!
-//! A plugin is a component implementing `hookd:verifier/verifier@0.1.0`
+//! A plugin is a component implementing `hookd:verifier/verifier@0.2.0`
 //! (`plugin-sdk/wit/verifier.wit`). [`PluginHost`] compiles every `*.wasm` in `[plugins] dir`
 //! once (name = file stem), links the host crypto of [`crypto`] and [`wasi`] (`wasi:random`;
 //! every other WASI import traps), and keeps an `InstancePre` per plugin; [`sandbox`] runs calls on pooled
@@ -17,15 +17,16 @@ pub mod sandbox;
 pub mod verifier;
 pub mod wasi;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy};
 
 use crate::config::PluginsConfig;
@@ -116,7 +117,7 @@ pub struct PluginHost {
     linker: Linker<sandbox::HostState>,
     limits: Limits,
     dir: PathBuf,
-    plugins: RwLock<HashMap<String, Arc<Plugin>>>,
+    plugins: RwLock<FxHashMap<String, Arc<Plugin>>>,
     reload_lock: Mutex<()>,
 }
 
@@ -167,17 +168,17 @@ impl PluginHost {
         let engine_err = |e: wasmtime::Error| HostError::Engine(format!("{e:#}"));
         let mut config = wasmtime::Config::new();
         config
-            .epoch_interruption(true)
+            .epoch_interruption(std::env::var_os("XX_NO_EPOCH").is_none())
             .wasm_component_model(true)
             .max_wasm_stack(512 * 1024)
             .allocation_strategy(strategy);
+        if std::env::var_os("HOOKD_PLUGIN_PERFMAP").is_some() {
+            // For profiling: `perf` finds plugin functions in /tmp/perf-<pid>.map.
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
-        sandbox::bindings::hookd::verifier::crypto::add_to_linker::<_, HasSelf<_>>(
-            &mut linker,
-            |s| s,
-        )
-        .map_err(engine_err)?;
+        crypto::define(&mut linker).map_err(engine_err)?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("hookd-plugin-epoch".into())
@@ -203,7 +204,7 @@ impl PluginHost {
             linker,
             limits,
             dir,
-            plugins: RwLock::new(HashMap::new()),
+            plugins: RwLock::new(FxHashMap::default()),
             reload_lock: Mutex::new(()),
         })
     }
@@ -245,7 +246,7 @@ impl PluginHost {
             }
         };
         let old = self.plugins.read().unwrap().clone();
-        let mut next = HashMap::new();
+        let mut next = FxHashMap::default();
         for (name, path) in files {
             match self.load_file(&name, &path, old.get(&name)) {
                 Ok(p) => {
@@ -277,6 +278,12 @@ impl PluginHost {
         }
         let component = Component::from_binary(&self.engine, &bytes)
             .map_err(|e| format!("not a valid WebAssembly component: {e:#}"))?;
+        if let Some(other) = contract_version(&self.engine, &component).filter(|v| v != CONTRACT) {
+            return Err(format!(
+                "built against hookd:verifier@{other}, this hookd implements @{CONTRACT}: \
+                 rebuild it with the matching hookd-plugin-sdk"
+            ));
+        }
         let mut linker = self.linker.clone();
         wasi::define(&mut linker, &component)
             .map_err(|e| format!("cannot link its imports: {e:#}"))?;
@@ -284,7 +291,7 @@ impl PluginHost {
             .instantiate_pre(&component)
             .map_err(|e| format!("imports something hookd does not provide: {e:#}"))?;
         let pre = sandbox::bindings::VerifierPre::new(pre).map_err(|e| {
-            format!("does not implement hookd:verifier/verifier@0.1.0 (export verify): {e:#}")
+            format!("does not implement hookd:verifier/verifier@0.2.0 (export verify): {e:#}")
         })?;
         let plugin = Plugin {
             name: name.to_owned(),
@@ -309,7 +316,7 @@ impl PluginHost {
     pub fn call(
         &self,
         name: &str,
-        req: &sandbox::bindings::hookd::verifier::types::Request,
+        req: sandbox::bindings::hookd::verifier::types::Request<'_>,
     ) -> Result<sandbox::Checked, Failure> {
         let p = self.get(name).ok_or(Failure::Missing)?;
         p.call(&self.engine, &self.limits, req)
@@ -321,11 +328,25 @@ impl PluginHost {
     pub fn call_fresh(
         &self,
         name: &str,
-        req: &sandbox::bindings::hookd::verifier::types::Request,
+        req: sandbox::bindings::hookd::verifier::types::Request<'_>,
     ) -> Result<sandbox::Checked, Failure> {
         let p = self.get(name).ok_or(Failure::Missing)?;
         p.call_fresh(&self.engine, &self.limits, req)
     }
+}
+
+/// The version of the `hookd:verifier` package this host implements.
+pub const CONTRACT: &str = "0.2.0";
+
+/// The `hookd:verifier` version a component imports, if it imports the package.
+fn contract_version(engine: &Engine, component: &Component) -> Option<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .find_map(|(name, _)| {
+            let rest = name.strip_prefix("hookd:verifier/")?;
+            Some(rest.split_once('@').map_or("", |(_, v)| v).to_owned())
+        })
 }
 
 /// All of a plugin's `max_concurrent_calls` slots stayed taken for [`ADMISSION_WAIT`].
@@ -333,7 +354,8 @@ impl PluginHost {
 #[error("the plugin is at its concurrency limit")]
 pub struct Busy;
 
-/// A call slower than this marks its plugin suspect for [`SUSPECT_FOR`].
+/// A call still running after this long (two epoch ticks, so at least one whole tick) marks
+/// its plugin suspect for [`SUSPECT_FOR`].
 pub const SLOW_CALL: Duration = Duration::from_millis(1);
 /// How long a plugin stays suspect after a slow call.
 pub const SUSPECT_FOR: Duration = Duration::from_secs(60);
@@ -348,14 +370,12 @@ fn clock_ms() -> u64 {
 }
 
 impl Plugin {
-    /// Notes a call's duration: one over [`SLOW_CALL`] (or stopped by the deadline) makes the
-    /// plugin suspect for [`SUSPECT_FOR`].
-    pub(crate) fn note_duration(&self, took: Duration, deadline_hit: bool) {
-        if deadline_hit || took > SLOW_CALL {
-            let until = clock_ms() + SUSPECT_FOR.as_millis() as u64;
-            self.suspect_until_ms
-                .store(until, std::sync::atomic::Ordering::Relaxed);
-        }
+    /// Marks the plugin suspect for [`SUSPECT_FOR`]: one of its calls ran past [`SLOW_CALL`]
+    /// or its deadline.
+    pub(crate) fn mark_suspect(&self) {
+        let until = clock_ms() + SUSPECT_FOR.as_millis() as u64;
+        self.suspect_until_ms
+            .store(until, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether a recent call was slow (see [`PluginVerifier::run`]).

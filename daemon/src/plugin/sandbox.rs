@@ -18,6 +18,7 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../plugin-sdk/wit",
         world: "verifier",
+        ownership: Borrowing { duplicate_if_necessary: false },
     });
 }
 
@@ -114,14 +115,36 @@ pub struct HostState {
     watch: Watch,
 }
 
-/// What a call's deadline checks need: epochs count wall-clock time, so a call whose thread a
-/// busy machine did not schedule would be stopped for nothing. At the deadline the call gets
-/// one more tick while its thread's CPU time is sampled; if it kept the CPU busy (at least half
-/// a tick) it is stopped, otherwise it gets another tick, up to `grace` of them.
+/// What a call's deadline checks need. The first check comes after [`SLOW_TICKS`] ticks: a call
+/// still running then has run for at least one whole tick (1 ms), so it is marked `slow` (which
+/// makes its plugin suspect, see [`super::PluginVerifier::run`]) and gets the `rest` of its
+/// `deadline_ms`. Epochs count wall-clock time, so a call whose thread a busy machine did not
+/// schedule would be stopped for nothing: at the deadline the call gets one more tick while its
+/// thread's CPU time is sampled; if it kept the CPU busy (at least half a tick) it is stopped,
+/// otherwise it gets another tick, up to `grace` of them. No clock is read while calls are quick.
 #[derive(Debug, Clone, Copy, Default)]
 struct Watch {
+    rest: u64,
+    slow: bool,
     cpu_at: Option<Duration>,
     grace: u64,
+}
+
+/// Ticks before a call's first deadline check (see [`Watch`]).
+const SLOW_TICKS: u64 = 2;
+
+impl Watch {
+    /// Arms the deadline of one call (or instantiation) on `store`.
+    fn arm(store: &mut Store<HostState>, limits: &Limits) {
+        let first = limits.deadline_ticks.min(SLOW_TICKS);
+        store.data_mut().watch = Watch {
+            rest: limits.deadline_ticks - first,
+            slow: false,
+            cpu_at: None,
+            grace: limits.grace_ticks(),
+        };
+        store.set_epoch_deadline(first);
+    }
 }
 
 /// A call that used at least this much CPU in one tick is running, not waiting.
@@ -143,6 +166,12 @@ fn on_deadline(
     mut cx: wasmtime::StoreContextMut<'_, HostState>,
 ) -> wasmtime::Result<wasmtime::UpdateDeadline> {
     let w = &mut cx.data_mut().watch;
+    w.slow = true;
+    if w.rest > 0 {
+        return Ok(wasmtime::UpdateDeadline::Continue(std::mem::take(
+            &mut w.rest,
+        )));
+    }
     let now = thread_cpu_time();
     let busy = match (w.cpu_at, now) {
         (Some(before), Some(now)) => now.saturating_sub(before) >= BUSY,
@@ -202,15 +231,12 @@ impl Plugin {
                     max: limits.memory_bytes,
                     hit: false,
                 },
-                watch: Watch {
-                    cpu_at: None,
-                    grace: limits.grace_ticks(),
-                },
+                watch: Watch::default(),
             },
         );
         store.epoch_deadline_callback(on_deadline);
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(limits.deadline_ticks);
+        Watch::arm(&mut store, limits);
         match self.pre.instantiate(&mut store) {
             Ok(bindings) => Ok(Sandbox { store, bindings }),
             Err(e) => {
@@ -226,27 +252,34 @@ impl Plugin {
     }
 
     /// Runs one call on a pooled instance (a fresh one when none is idle). The instance goes
-    /// back to the pool only if the call returned a valid verdict.
+    /// back to the pool only if the call returned a valid verdict; a call that ran past one
+    /// tick makes the plugin suspect.
     pub fn call(
         &self,
         engine: &Engine,
         limits: &Limits,
-        req: &Request,
+        req: Request<'_>,
     ) -> Result<Checked, Failure> {
-        let start = std::time::Instant::now();
         let idle = self.idle.lock().unwrap().pop();
-        let out = match idle {
-            Some(sb) => Ok(sb),
-            None => self.instantiate(engine, limits),
+        let mut sb = match idle {
+            Some(sb) => sb,
+            None => self.instantiate(engine, limits).inspect_err(|f| {
+                if *f == Failure::Deadline {
+                    self.mark_suspect();
+                }
+            })?,
+        };
+        let out = self.run(&mut sb, limits, req);
+        if sb.store.data().watch.slow {
+            self.mark_suspect();
         }
-        .and_then(|mut sb| self.run(&mut sb, limits, req).map(|o| (o, sb)));
-        self.note_duration(start.elapsed(), matches!(out, Err(Failure::Deadline)));
-        let (out, sb) = out?;
-        let mut idle = self.idle.lock().unwrap();
-        if idle.len() < limits.pool_size {
-            idle.push(sb);
+        if out.is_ok() {
+            let mut idle = self.idle.lock().unwrap();
+            if idle.len() < limits.pool_size {
+                idle.push(sb);
+            }
         }
-        Ok(out)
+        out
     }
 
     /// Runs one call on a fresh instance that is dropped afterwards.
@@ -254,18 +287,14 @@ impl Plugin {
         &self,
         engine: &Engine,
         limits: &Limits,
-        req: &Request,
+        req: Request<'_>,
     ) -> Result<Checked, Failure> {
         let mut sb = self.instantiate(engine, limits)?;
         self.run(&mut sb, limits, req)
     }
 
-    fn run(&self, sb: &mut Sandbox, limits: &Limits, req: &Request) -> Result<Checked, Failure> {
-        sb.store.data_mut().watch = Watch {
-            cpu_at: None,
-            grace: limits.grace_ticks(),
-        };
-        sb.store.set_epoch_deadline(limits.deadline_ticks);
+    fn run(&self, sb: &mut Sandbox, limits: &Limits, req: Request<'_>) -> Result<Checked, Failure> {
+        Watch::arm(&mut sb.store, limits);
         match sb.bindings.call_verify(&mut sb.store, req) {
             Ok(v) => check(v, limits),
             Err(e) => {

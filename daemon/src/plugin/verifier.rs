@@ -131,33 +131,71 @@ impl PluginVerifier {
         }
     }
 
-    /// The request as the plugin sees it.
-    fn request(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Request {
-        Request {
-            method: req.method.as_str().to_owned(),
-            path: self.path.clone(),
-            query: req.query.unwrap_or_default().to_owned(),
-            headers: header_block(req.headers),
-            body: req.body.to_vec(),
-            now_unix_seconds: ctx.now_unix,
-            url_verified: ctx.url_verified,
-            settings: Settings {
-                secrets: self
-                    .secrets
-                    .iter()
-                    .map(|s| String::from_utf8_lossy(s.expose()).into_owned())
-                    .collect(),
-                params: self.params.clone(),
-                tolerance_seconds: self.tolerance,
-            },
+    /// Calls `f` with the request as the plugin sees it. Everything is borrowed (the header
+    /// block is written into a buffer kept per thread), so nothing is allocated per request
+    /// unless a webhook has more than four secrets or any params, or the request has a query.
+    fn with_request<R>(
+        &self,
+        req: &RequestParts<'_>,
+        ctx: &VerifyContext,
+        f: impl FnOnce(Request<'_>) -> R,
+    ) -> R {
+        thread_local! {
+            static HEADERS: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        // Secrets are set from strings, so they are always UTF-8.
+        fn secret(s: &Secret) -> &str {
+            std::str::from_utf8(s.expose()).unwrap_or_default()
+        }
+        let mut few = [""; 4];
+        let many: Vec<&str>;
+        let secrets: &[&str] = if self.secrets.len() <= few.len() {
+            for (slot, s) in few.iter_mut().zip(&self.secrets) {
+                *slot = secret(s);
+            }
+            &few[..self.secrets.len()]
+        } else {
+            many = self.secrets.iter().map(secret).collect();
+            &many
+        };
+        let params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let target = match req.query {
+            Some(q) => std::borrow::Cow::Owned(format!("{}?{q}", self.path)),
+            None => std::borrow::Cow::Borrowed(self.path.as_str()),
+        };
+        HEADERS.with(|buf| {
+            // A plugin call never re-enters this (plugins cannot call back into verifiers).
+            let mut headers = buf.take();
+            header_block_into(req.headers, &mut headers);
+            let out = f(Request {
+                method: req.method.as_str(),
+                target: &target,
+                headers: &headers,
+                body: req.body,
+                now_unix_seconds: ctx.now_unix,
+                url_verified: ctx.url_verified,
+                settings: Settings {
+                    secrets,
+                    params: &params,
+                    tolerance_seconds: self.tolerance,
+                },
+            });
+            if headers.capacity() <= MAX_KEPT_HEADER_BUFFER {
+                buf.replace(headers);
+            }
+            out
+        })
     }
 
     /// Runs the plugin. A failing plugin is counted (`hookd_plugin_errors_total`) and answers
     /// [`Reject::PluginError`] (500 `plugin_error`).
     pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
         let result = match &self.host {
-            Some(h) => h.call(&self.plugin, &self.request(req, ctx)),
+            Some(h) => self.with_request(req, ctx, |r| h.call(&self.plugin, r)),
             None => Err(super::Failure::Missing),
         };
         match result {
@@ -172,9 +210,20 @@ impl PluginVerifier {
     }
 }
 
+/// Largest header-block buffer kept per thread for the next request, bytes.
+const MAX_KEPT_HEADER_BUFFER: usize = 16 * 1024;
+
 /// `name: value` lines joined by `\n` (see `headers` in the WIT file).
 pub fn header_block(headers: &http::HeaderMap) -> String {
-    let mut out = String::with_capacity(
+    let mut out = String::new();
+    header_block_into(headers, &mut out);
+    out
+}
+
+/// [`header_block`] into `out` (cleared first).
+pub fn header_block_into(headers: &http::HeaderMap, out: &mut String) {
+    out.clear();
+    out.reserve(
         headers
             .iter()
             .map(|(n, v)| n.as_str().len() + v.len() + 3)
@@ -186,10 +235,20 @@ pub fn header_block(headers: &http::HeaderMap) -> String {
         }
         out.push_str(n.as_str());
         out.push_str(": ");
-        // A HeaderValue never holds CR or LF, so a line is always one header.
-        out.push_str(String::from_utf8_lossy(v.as_bytes()).trim());
+        // A HeaderValue never holds CR or LF, so a line is always one header. Values are
+        // nearly always UTF-8 (ASCII) without surrounding blanks: both checked cheaply first.
+        let b = v.as_bytes();
+        let padded = |b: &[u8]| {
+            b.first().is_some_and(u8::is_ascii_whitespace)
+                || b.last()
+                    .is_some_and(|c| c.is_ascii_whitespace() || !c.is_ascii())
+        };
+        match std::str::from_utf8(b) {
+            Ok(s) if !padded(b) => out.push_str(s),
+            Ok(s) => out.push_str(s.trim()),
+            Err(_) => out.push_str(String::from_utf8_lossy(b).trim()),
+        }
     }
-    out
 }
 
 impl fmt::Debug for PluginVerifier {

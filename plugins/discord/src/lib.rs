@@ -30,10 +30,7 @@ impl Verifier for Discord {
         let Some(sig) = encoding::hex_decode(sig) else {
             return Verdict::reject(RejectReason::BadSignature);
         };
-        let mut msg = Vec::with_capacity(ts.len() + req.body.len());
-        msg.extend_from_slice(ts.as_bytes());
-        msg.extend_from_slice(&req.body);
-        if !crypto::ed25519_verify(&key, &msg, &sig) {
+        if !crypto::ed25519_verify_parts(&key, &[ts.as_bytes(), &req.body], &sig) {
             return Verdict::reject(RejectReason::BadSignature);
         }
         if let Some(tol) = req.settings.tolerance_seconds {

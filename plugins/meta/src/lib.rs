@@ -17,7 +17,7 @@ struct Meta;
 
 fn subscribe(req: &Request) -> Verdict {
     let (mut mode, mut token, mut challenge) = (None, None, None);
-    for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+    for (k, v) in form_urlencoded::parse(req.query().as_bytes()) {
         match &*k {
             "hub.mode" => mode = Some(v),
             "hub.verify_token" => token = Some(v),
@@ -54,13 +54,17 @@ impl Verifier for Meta {
         let Some(sig) = req.header("x-hub-signature-256") else {
             return Verdict::reject(RejectReason::MissingSignature);
         };
-        let Some(given) = sig.strip_prefix("sha256=").and_then(encoding::hex_decode) else {
+        let mut buf = [0u8; 32];
+        let Some(given) = sig
+            .strip_prefix("sha256=")
+            .and_then(|h| encoding::hex_decode_into(h, &mut buf))
+        else {
             return Verdict::reject(RejectReason::BadSignature);
         };
         let ok = req
             .secrets()
             .iter()
-            .any(|s| crypto::ct_eq(&crypto::hmac_sha256(s.as_bytes(), &req.body), &given));
+            .any(|s| crypto::hmac_sha256_matches(s.as_bytes(), &[&req.body], &[given]));
         if ok {
             Verdict::accept(None)
         } else {

@@ -15,13 +15,14 @@ impl Verifier for Shopify {
         let Some(sig) = req.header("x-shopify-hmac-sha256") else {
             return Verdict::reject(RejectReason::MissingSignature);
         };
-        let Some(given) = encoding::base64_decode(sig) else {
+        let mut buf = [0u8; 48];
+        let Some(given) = encoding::base64_decode_into(sig, &mut buf) else {
             return Verdict::reject(RejectReason::BadSignature);
         };
         let ok = req
             .secrets()
             .iter()
-            .any(|s| crypto::ct_eq(&crypto::hmac_sha256(s.as_bytes(), &req.body), &given));
+            .any(|s| crypto::hmac_sha256_matches(s.as_bytes(), &[&req.body], &[given]));
         if !ok {
             return Verdict::reject(RejectReason::BadSignature);
         }

@@ -29,7 +29,7 @@ impl Verifier for Zoom {
         let Some(secret) = req
             .secrets()
             .iter()
-            .find(|s| crypto::ct_eq(&crypto::hmac_sha256_parts(s.as_bytes(), &signed), &given))
+            .find(|s| crypto::hmac_sha256_matches(s.as_bytes(), &signed, &[&given]))
         else {
             return Verdict::reject(RejectReason::BadSignature);
         };
