@@ -44,6 +44,7 @@ TOKEN=bench-admin-token
 GH_SECRET=bench-github-secret-0123456789
 ST_SECRET=whsec_bench-stripe-secret-0123456789
 SL_SECRET=bench-slack-secret-0123456789
+SW_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
 log() { printf '\n=== %s\n' "$*" >&2; }
 
@@ -57,6 +58,10 @@ machine() {
 log "building (release)"
 cargo build --release -p hookd -p hookd-benches --bins 2>&1 | tail -3 >&2
 BIN=target/release
+# The standard-webhooks plugin, for the plugin-vs-native run (issue 5).
+(cd plugins && cargo build --release --target wasm32-wasip2 -p standard-webhooks 2>&1 | tail -1 >&2)
+mkdir -p "$OUT/plugins"
+cp plugins/target/wasm32-wasip2/release/standard_webhooks.wasm "$OUT/plugins/standard-webhooks.wasm"
 
 machine | tee "$OUT/machine.md" >&2
 
@@ -82,6 +87,9 @@ max_connections = 10000
 brokers = "$2"
 topic = "hookd.events"
 
+[plugins]
+dir = "$OUT/plugins"
+
 [[webhooks]]
 id = "bench-github"
 name = "bench github"
@@ -102,6 +110,14 @@ id = "bench-slack"
 name = "bench slack"
 verifier = "SLACK_BASED"
 secretValue = "$SL_SECRET"
+workflowsToStart = { bench = 1 }
+
+[[webhooks]]
+id = "bench-sw"
+name = "bench standard webhooks (plugin)"
+verifier = "WASM_PLUGIN"
+plugin = "standard-webhooks"
+secretValue = "$SW_SECRET"
 workflowsToStart = { bench = 1 }
 EOF
 }
@@ -176,6 +192,7 @@ rps_of() { # label → req/s of its last run
 GH=(--webhook "github:bench-github:$GH_SECRET")
 ST=(--webhook "stripe:bench-stripe:$ST_SECRET")
 SL=(--webhook "slack:bench-slack:$SL_SECRET")
+SW=(--webhook "standard-webhooks:bench-sw:$SW_SECRET")
 C=(-c "$CONC")
 C_MUX=(-c "$CONC" --connections 4)
 
@@ -202,6 +219,8 @@ start_server hookd "$OUT/bench.toml" hookd
 matrix hookd
 loadgen hookd-h1-stripe --url "http://$HTTP" --proto h1 "${C[@]}" "${ST[@]}" --size 1k
 loadgen hookd-h1-slack  --url "http://$HTTP" --proto h1 "${C[@]}" "${SL[@]}" --size 1k
+# Issue 5: the same request path verified by the standard-webhooks plugin instead of natively.
+loadgen hookd-h1-plugin --url "http://$HTTP" --proto h1 "${C[@]}" "${SW[@]}" --size 1k
 MAX=$(rps_of hookd-h1)
 HALF=$(awk -v m="$MAX" 'BEGIN { printf "%d", m / 2 }')
 loadgen hookd-h1-half --url "http://$HTTP" --proto h1 -c 256 "${GH[@]}" --size 1k --rate "$HALF"

@@ -154,6 +154,13 @@ pub fn targets_table(runs: &[Report]) -> String {
         get("hookd-h3"),
         get("hookd-h1-tls"),
     );
+    ratio_row(
+        &mut s,
+        "per-request CPU, Standard Webhooks plugin vs native HMAC-SHA256 (GitHub), 1 KiB",
+        1.5,
+        get("hookd-h1-plugin"),
+        get("hookd-h1"),
+    );
     match get("hookd-h1-half") {
         Some(r) => {
             let _ = writeln!(

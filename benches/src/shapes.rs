@@ -14,7 +14,7 @@ use http::{HeaderName, HeaderValue};
 
 /// The provider whose request shape and signature scheme is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Provider {
     /// GitHub `push` event, `X-Hub-Signature-256` (verifier `SIGNATURE_BASED`).
     Github,
@@ -22,6 +22,10 @@ pub enum Provider {
     Stripe,
     /// Slack Events API `event_callback`, `X-Slack-Signature` (verifier `SLACK_BASED`).
     Slack,
+    /// A Standard Webhooks (Svix) event, `webhook-id`/`-timestamp`/`-signature`, verified by
+    /// the `standard-webhooks` plugin (verifier `WASM_PLUGIN`; hookd needs `[plugins] dir`
+    /// holding `standard-webhooks.wasm`). The secret must be `whsec_<base64>`.
+    StandardWebhooks,
 }
 
 impl Provider {
@@ -31,6 +35,7 @@ impl Provider {
             Provider::Github => ("Github", "SIGNATURE_BASED"),
             Provider::Stripe => ("Stripe", "STRIPE"),
             Provider::Slack => ("Slack", "SLACK_BASED"),
+            Provider::StandardWebhooks => ("Custom", "WASM_PLUGIN"),
         };
         let mut v = serde_json::json!({
             "name": name,
@@ -39,18 +44,21 @@ impl Provider {
             "secretValue": secret,
             "workflowsToStart": {"hookd_bench": 1},
         });
-        if self == Provider::Github {
-            v["headerKey"] = "X-Hub-Signature-256".into();
+        match self {
+            Provider::Github => v["headerKey"] = "X-Hub-Signature-256".into(),
+            Provider::StandardWebhooks => v["plugin"] = "standard-webhooks".into(),
+            _ => {}
         }
         v
     }
 
-    /// Lower-case name (`github`, `stripe`, `slack`).
+    /// Lower-case name (`github`, `stripe`, `slack`, `standard-webhooks`).
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Github => "github",
             Provider::Stripe => "stripe",
             Provider::Slack => "slack",
+            Provider::StandardWebhooks => "standard-webhooks",
         }
     }
 }
@@ -144,6 +152,9 @@ impl Generator {
             Provider::Slack => format!(
                 r#""token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","team_id":"T0001","api_app_id":"A0001","type":"event_callback","event_id":"Ev{id}","event_time":{now},"event":{{"type":"message","channel":"C2147483705","user":"U2147483697","text":"bench {id}","ts":"1355517523.000005"}}"#
             ),
+            Provider::StandardWebhooks => format!(
+                r#""type":"invoice.paid","timestamp":"2024-05-01T12:00:00Z","data":{{"id":"in_1MtHbELkdIwHu7ixl4OzzPMv","object":"invoice","amount_paid":2000,"currency":"usd","customer":"cus_NffrFeUfNV2Hib","created":{now}}}"#
+            ),
         };
         format!(r#"{{"bench_id":"{id}",{fields},"padding":""#)
     }
@@ -190,12 +201,40 @@ impl Generator {
                 h("x-slack-request-timestamp", now.to_string()),
                 h("x-slack-signature", sign::slack(&self.secret, now, &body)),
             ],
+            Provider::StandardWebhooks => {
+                let msg_id = format!("msg_{id}");
+                let sig = standard_webhooks_signature(&self.secret, &msg_id, now, &body);
+                vec![
+                    h("content-type", "application/json".into()),
+                    h("user-agent", "Svix-Webhooks/1.24.0 (hookd-bench)".into()),
+                    h("webhook-id", msg_id),
+                    h("webhook-timestamp", now.to_string()),
+                    h("webhook-signature", sig),
+                ]
+            }
         };
         SignedRequest {
             body: Bytes::from(body),
             headers,
         }
     }
+}
+
+/// `v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>` with the key decoded from `whsec_<b64>`
+/// (an undecodable secret signs with its bytes, which the plugin then rejects).
+fn standard_webhooks_signature(secret: &[u8], msg_id: &str, ts: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let s = std::str::from_utf8(secret).unwrap_or_default();
+    let key = b64
+        .decode(s.strip_prefix("whsec_").unwrap_or(s))
+        .unwrap_or_else(|_| secret.to_vec());
+    let ts = ts.to_string();
+    let mac = hookd::verify::hmac::hmac_sha256(
+        &key,
+        &[msg_id.as_bytes(), b".", ts.as_bytes(), b".", body],
+    );
+    format!("v1,{}", b64.encode(mac))
 }
 
 #[cfg(test)]
@@ -246,6 +285,41 @@ mod tests {
             assert_eq!(verify(Provider::Stripe, size), want("evt_"));
             assert_eq!(verify(Provider::Slack, size), want("Ev"));
         }
+    }
+
+    #[test]
+    fn standard_webhooks_shape_signs_like_the_shared_vectors() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/vectors/providers.json"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for sw in v["standardwebhooks"].as_array().unwrap() {
+            let s = |k: &str| sw[k].as_str().unwrap();
+            let body =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s("body_b64"))
+                    .unwrap();
+            let ts: i64 = s("webhook-timestamp").parse().unwrap();
+            let got =
+                standard_webhooks_signature(s("secret").as_bytes(), s("webhook-id"), ts, &body);
+            assert!(s("webhook-signature").split(' ').any(|w| w == got), "{got}");
+        }
+        let g = Generator::new(Provider::StandardWebhooks, 1024, "whsec_c2VjcmV0", 7).unwrap();
+        let r = g.make(3, 1_700_000_000);
+        assert_eq!(r.body.len(), 1024);
+        let hv = |n: &str| r.headers.iter().find(|(k, _)| k == n).unwrap().1.clone();
+        assert_eq!(hv("webhook-id"), "msg_00000007-000000000003");
+        assert_eq!(
+            hv("webhook-signature"),
+            standard_webhooks_signature(
+                b"whsec_c2VjcmV0",
+                "msg_00000007-000000000003",
+                1_700_000_000,
+                &r.body
+            )
+            .as_str()
+        );
     }
 
     #[test]

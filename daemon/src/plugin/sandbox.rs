@@ -115,13 +115,14 @@ pub struct HostState {
     watch: Watch,
 }
 
-/// What a call's deadline checks need. The first check comes after [`SLOW_TICKS`] ticks: a call
-/// still running then has run for at least one whole tick (1 ms), so it is marked `slow` (which
-/// makes its plugin suspect, see [`super::PluginVerifier::run`]) and gets the `rest` of its
-/// `deadline_ms`. Epochs count wall-clock time, so a call whose thread a busy machine did not
-/// schedule would be stopped for nothing: at the deadline the call gets one more tick while its
-/// thread's CPU time is sampled; if it kept the CPU busy (at least half a tick) it is stopped,
-/// otherwise it gets another tick, up to `grace` of them. No clock is read while calls are quick.
+/// What a call's deadline checks need. Epochs count wall-clock time, so a call whose thread a
+/// busy machine did not schedule (two tokio workers sharing a core preempt each other for
+/// milliseconds) must not be taken for a slow one. No clock is read while calls are quick: the
+/// first check comes after [`SLOW_TICKS`] ticks, and from then on every tick samples the
+/// thread's CPU time. A call that kept the CPU busy for at least half a tick is marked `slow`
+/// (its plugin becomes suspect, see [`super::PluginVerifier::run`]). Once the `rest` of its
+/// `deadline_ms` is used up a busy call is stopped; one that is not getting the CPU gets another
+/// tick, up to `grace` of them.
 #[derive(Debug, Clone, Copy, Default)]
 struct Watch {
     rest: u64,
@@ -161,29 +162,37 @@ fn thread_cpu_time() -> Option<Duration> {
     (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+impl Watch {
+    /// One deadline check, with the thread's CPU time `now`: `Some(n)` to let the call run `n`
+    /// more ticks, `None` to stop it.
+    fn check(&mut self, now: Option<Duration>) -> Option<u64> {
+        let busy = match (self.cpu_at, now) {
+            (Some(before), Some(now)) => now.saturating_sub(before) >= BUSY,
+            (None, Some(_)) => false,
+            (_, None) => true,
+        };
+        self.cpu_at = now;
+        self.slow |= busy;
+        if self.rest > 0 {
+            self.rest -= 1;
+            return Some(1);
+        }
+        if busy || self.grace == 0 {
+            return None;
+        }
+        self.grace -= 1;
+        Some(1)
+    }
+}
+
 /// The epoch-deadline callback (see [`Watch`]).
 fn on_deadline(
     mut cx: wasmtime::StoreContextMut<'_, HostState>,
 ) -> wasmtime::Result<wasmtime::UpdateDeadline> {
-    let w = &mut cx.data_mut().watch;
-    w.slow = true;
-    if w.rest > 0 {
-        return Ok(wasmtime::UpdateDeadline::Continue(std::mem::take(
-            &mut w.rest,
-        )));
-    }
-    let now = thread_cpu_time();
-    let busy = match (w.cpu_at, now) {
-        (Some(before), Some(now)) => now.saturating_sub(before) >= BUSY,
-        (None, Some(_)) => false,
-        (_, None) => true,
-    };
-    if busy || w.grace == 0 {
-        return Ok(wasmtime::UpdateDeadline::Interrupt);
-    }
-    w.cpu_at = now;
-    w.grace -= 1;
-    Ok(wasmtime::UpdateDeadline::Continue(1))
+    Ok(match cx.data_mut().watch.check(thread_cpu_time()) {
+        Some(ticks) => wasmtime::UpdateDeadline::Continue(ticks),
+        None => wasmtime::UpdateDeadline::Interrupt,
+    })
 }
 
 struct MemoryLimiter {
@@ -354,4 +363,52 @@ fn check(v: Verdict, limits: &Limits) -> Result<Checked, Failure> {
             })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Option<Duration> {
+        Some(Duration::from_millis(n))
+    }
+
+    #[test]
+    fn a_preempted_call_is_neither_slow_nor_stopped_early() {
+        // deadline 5 ticks: first check after 2, then 3 more, then grace.
+        let mut w = Watch {
+            rest: 3,
+            grace: 2,
+            ..Watch::default()
+        };
+        // The thread got no CPU at all (another worker ran): every check lets it go on.
+        for _ in 0..5 {
+            assert_eq!(w.check(ms(1)), Some(1));
+        }
+        assert!(!w.slow, "waiting for the CPU is not being slow");
+        // Grace used up: stopped even so (a call cannot hold its slot forever).
+        assert_eq!(w.check(ms(1)), None);
+    }
+
+    #[test]
+    fn a_busy_call_is_slow_and_stopped_at_its_deadline() {
+        let mut w = Watch {
+            rest: 3,
+            grace: 2,
+            ..Watch::default()
+        };
+        let mut cpu = 0;
+        let mut ticks = 0;
+        while let Some(n) = w.check(ms(cpu)) {
+            cpu += 1;
+            ticks += n;
+            assert!(ticks < 10, "never stopped");
+        }
+        assert!(w.slow);
+        assert_eq!(ticks, 3, "the rest of the deadline, then stopped");
+        // An unreadable clock counts as busy (fail safe).
+        let mut w = Watch::default();
+        assert_eq!(w.check(None), None);
+        assert!(w.slow);
+    }
 }
