@@ -190,6 +190,54 @@ mod tests {
         assert_eq!(h.iter().count(), 6);
     }
 
+    /// Blocks of every line length around the eight-byte steps, against a plain split.
+    #[test]
+    fn the_index_agrees_with_a_plain_split() {
+        let mut seed = 0x9e37_79b9_u32;
+        let mut next = |n: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed % n
+        };
+        for _ in 0..2000 {
+            let lines: Vec<String> = (0..next(40))
+                .map(|i| {
+                    let name: String = (0..next(12))
+                        .map(|_| (b'a' + next(3) as u8) as char)
+                        .collect();
+                    let value: String = (0..next(20))
+                        .map(|_| (b'0' + next(10) as u8) as char)
+                        .collect();
+                    match next(8) {
+                        0 => String::new(),
+                        1 => format!("{name}{i}"),
+                        _ => format!("{name}{i}: {value}"),
+                    }
+                })
+                .collect();
+            let block = lines.join("\n");
+            let naive: Vec<(&str, &str)> = block
+                .split_terminator('\n')
+                .filter_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    Some((n, v.trim_start_matches(' ')))
+                })
+                .collect();
+            let h = Headers::new(block.clone());
+            assert_eq!(h.iter().collect::<Vec<_>>(), naive, "{block:?}");
+            for (n, v) in &naive {
+                let first = naive
+                    .iter()
+                    .find(|(m, _)| m.eq_ignore_ascii_case(n))
+                    .unwrap()
+                    .1;
+                assert_eq!(h.get(&n.to_uppercase()), Some(first), "{n} in {block:?}");
+                assert!(h.get_all(n).any(|x| x == *v));
+            }
+        }
+    }
+
     #[test]
     fn more_lines_than_the_index_holds() {
         let block: Vec<String> = (0..INDEXED + 8).map(|i| format!("h{i}: {i}")).collect();

@@ -47,13 +47,15 @@
 //!         if !time::within(req.now_unix_seconds, t, req.tolerance_or(300)) {
 //!             return Verdict::reject(RejectReason::StaleTimestamp);
 //!         }
-//!         let Some(expected) = encoding::hex_decode(sig) else {
+//!         let mut buf = [0u8; 32];
+//!         let Some(expected) = encoding::hex_decode_into(sig, &mut buf) else {
 //!             return Verdict::reject(RejectReason::BadSignature);
 //!         };
 //!         let signed = [ts.as_bytes(), b".", &req.body];
-//!         // Several secrets = rotation: any of them may have signed.
+//!         // Several secrets = rotation: any of them may have signed. hookd hashes `signed`
+//!         // in place and compares in constant time.
 //!         let ok = req.secrets().iter().any(|s| {
-//!             crypto::ct_eq(&crypto::hmac_sha256_parts(s.as_bytes(), &signed), &expected)
+//!             crypto::hmac_sha256_matches(s.as_bytes(), &signed, &[expected])
 //!         });
 //!         if ok {
 //!             Verdict::accept(req.header("x-acme-delivery").map(str::to_owned))

@@ -860,3 +860,45 @@ fn host_classifies_each_hostile_plugin_and_keeps_serving() {
     );
     assert_eq!(good.call(&host, "standard-webhooks", true), accept);
 }
+
+/// `bytes` with every `from` replaced by `to` (same length).
+fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> (Vec<u8>, usize) {
+    assert_eq!(from.len(), to.len());
+    let (mut out, mut n, mut i) = (Vec::with_capacity(bytes.len()), 0, 0);
+    while i < bytes.len() {
+        if bytes[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+            n += 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    (out, n)
+}
+
+#[test]
+fn a_plugin_built_for_another_contract_version_is_refused_by_name() {
+    let (dir, host) = host_with(&["standard-webhooks"], 100);
+    // The same component, claiming the contract version before this one (the names have the
+    // same length, so the binary stays valid).
+    let mut wasm = std::fs::read(dir.path().join("standard-webhooks.wasm")).unwrap();
+    let mut renamed = 0;
+    for iface in ["types", "crypto"] {
+        let from = format!("hookd:verifier/{iface}@0.2.0");
+        let to = format!("hookd:verifier/{iface}@0.1.0");
+        let (w, n) = replace_all(&wasm, from.as_bytes(), to.as_bytes());
+        wasm = w;
+        renamed += n;
+    }
+    assert!(renamed > 0, "the component names its imports");
+    std::fs::write(dir.path().join("old-sdk.wasm"), wasm).unwrap();
+    let rep = host.reload();
+    let err = rep.failed.get("old-sdk").expect("refused");
+    assert!(
+        err.contains("hookd:verifier@0.1.0") && err.contains("@0.2.0") && err.contains("rebuild"),
+        "{err}"
+    );
+    assert_eq!(rep.loaded, ["standard-webhooks"]);
+}

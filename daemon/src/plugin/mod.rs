@@ -340,13 +340,15 @@ pub const CONTRACT: &str = "0.2.0";
 
 /// The `hookd:verifier` version a component imports, if it imports the package.
 fn contract_version(engine: &Engine, component: &Component) -> Option<String> {
-    component
-        .component_type()
-        .imports(engine)
-        .find_map(|(name, _)| {
-            let rest = name.strip_prefix("hookd:verifier/")?;
-            Some(rest.split_once('@').map_or("", |(_, v)| v).to_owned())
-        })
+    imported_contract(component.component_type().imports(engine).map(|(n, _)| n))
+}
+
+/// The version of the first `hookd:verifier/…` name among `imports` (empty if unversioned).
+fn imported_contract<'a>(mut imports: impl Iterator<Item = &'a str>) -> Option<String> {
+    imports.find_map(|name| {
+        let rest = name.strip_prefix("hookd:verifier/")?;
+        Some(rest.split_once('@').map_or("", |(_, v)| v).to_owned())
+    })
 }
 
 /// All of a plugin's `max_concurrent_calls` slots stayed taken for [`ADMISSION_WAIT`].
@@ -479,4 +481,30 @@ fn describe_metrics() {
         PLUGIN_ERRORS_TOTAL,
         "Plugin calls that failed (request answered 500 plugin_error) by plugin and kind"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_imported_contract_version_is_found() {
+        let names = |v: &[&'static str]| v.to_vec().into_iter();
+        assert_eq!(
+            imported_contract(names(&[
+                "wasi:random/random@0.2.6",
+                "hookd:verifier/types@0.1.0"
+            ])),
+            Some("0.1.0".into())
+        );
+        assert_eq!(
+            imported_contract(names(&["hookd:verifier/crypto@0.2.0"])),
+            Some(CONTRACT.into())
+        );
+        assert_eq!(
+            imported_contract(names(&["hookd:verifier/types"])),
+            Some(String::new())
+        );
+        assert_eq!(imported_contract(names(&["wasi:cli/stdout@0.2.6"])), None);
+    }
 }
