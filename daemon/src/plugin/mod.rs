@@ -489,22 +489,23 @@ mod tests {
 
     #[test]
     fn the_imported_contract_version_is_found() {
-        let names = |v: &[&'static str]| v.to_vec().into_iter();
         assert_eq!(
-            imported_contract(names(&[
-                "wasi:random/random@0.2.6",
-                "hookd:verifier/types@0.1.0"
-            ])),
+            imported_contract(
+                ["wasi:random/random@0.2.6", "hookd:verifier/types@0.1.0"].into_iter()
+            ),
             Some("0.1.0".into())
         );
         assert_eq!(
-            imported_contract(names(&["hookd:verifier/crypto@0.2.0"])),
+            imported_contract(["hookd:verifier/crypto@0.2.0"].into_iter()),
             Some(CONTRACT.into())
         );
         assert_eq!(
-            imported_contract(names(&["hookd:verifier/types"])),
+            imported_contract(["hookd:verifier/types"].into_iter()),
             Some(String::new())
         );
-        assert_eq!(imported_contract(names(&["wasi:cli/stdout@0.2.6"])), None);
+        assert_eq!(
+            imported_contract(["wasi:cli/stdout@0.2.6"].into_iter()),
+            None
+        );
     }
 }
