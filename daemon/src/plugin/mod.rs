@@ -356,9 +356,9 @@ fn imported_contract<'a>(mut imports: impl Iterator<Item = &'a str>) -> Option<S
 #[error("the plugin is at its concurrency limit")]
 pub struct Busy;
 
-/// A call still running after this long (two epoch ticks, so at least one whole tick) marks
-/// its plugin suspect for [`SUSPECT_FOR`].
-pub const SLOW_CALL: Duration = Duration::from_millis(1);
+/// A call that keeps its thread busy for half a tick after running this long (two epoch
+/// ticks) marks its plugin suspect for [`SUSPECT_FOR`] (see `sandbox::Watch`).
+pub const SLOW_CALL: Duration = Duration::from_millis(2);
 /// How long a plugin stays suspect after a slow call.
 pub const SUSPECT_FOR: Duration = Duration::from_secs(60);
 
@@ -372,8 +372,8 @@ fn clock_ms() -> u64 {
 }
 
 impl Plugin {
-    /// Marks the plugin suspect for [`SUSPECT_FOR`]: one of its calls ran past [`SLOW_CALL`]
-    /// or its deadline.
+    /// Marks the plugin suspect for [`SUSPECT_FOR`]: one of its calls kept the CPU busy past
+    /// [`SLOW_CALL`] or hit its deadline.
     pub(crate) fn mark_suspect(&self) {
         let until = clock_ms() + SUSPECT_FOR.as_millis() as u64;
         self.suspect_until_ms

@@ -131,8 +131,8 @@ struct Watch {
     grace: u64,
 }
 
-/// Ticks before a call's first deadline check (see [`Watch`]).
-const SLOW_TICKS: u64 = 2;
+/// Ticks before a call's first deadline check (see [`Watch`]): [`super::SLOW_CALL`].
+const SLOW_TICKS: u64 = (super::SLOW_CALL.as_millis() / super::TICK.as_millis()) as u64;
 
 impl Watch {
     /// Arms the deadline of one call (or instantiation) on `store`.

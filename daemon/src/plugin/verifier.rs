@@ -116,8 +116,9 @@ impl PluginVerifier {
 
     /// Runs `f` — a call of this plugin — from async code. While the plugin behaves the call
     /// runs inline (a few µs; handing it to another thread costs several times that, see
-    /// benches/benches/plugin.rs); for a minute after one of its calls took over 1 ms or hit its
-    /// deadline, calls go through `block_in_place`, so a looping plugin holds no async worker.
+    /// benches/benches/plugin.rs); for a minute after one of its calls kept its thread busy
+    /// past two epoch ticks or hit its deadline (see `sandbox::Watch`), calls go through
+    /// `block_in_place`, so a looping plugin holds no async worker.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         let suspect = self
             .host
