@@ -168,7 +168,7 @@ impl PluginHost {
         let engine_err = |e: wasmtime::Error| HostError::Engine(format!("{e:#}"));
         let mut config = wasmtime::Config::new();
         config
-            .epoch_interruption(std::env::var_os("XX_NO_EPOCH").is_none())
+            .epoch_interruption(true)
             .wasm_component_model(true)
             .max_wasm_stack(512 * 1024)
             .allocation_strategy(strategy);
