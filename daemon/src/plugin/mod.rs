@@ -172,10 +172,6 @@ impl PluginHost {
             .wasm_component_model(true)
             .max_wasm_stack(512 * 1024)
             .allocation_strategy(strategy);
-        if std::env::var_os("HOOKD_PLUGIN_PERFMAP").is_some() {
-            // For profiling: `perf` finds plugin functions in /tmp/perf-<pid>.map.
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
         let engine = Engine::new(&config).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
         crypto::define(&mut linker).map_err(engine_err)?;

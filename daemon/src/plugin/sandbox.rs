@@ -34,9 +34,9 @@ pub const MAX_CONTENT_TYPE: usize = 256;
 pub struct Limits {
     /// Linear memory per instance, bytes.
     pub memory_bytes: usize,
-    /// Epoch ticks (1 ms) before a call's first check: `deadline_ms`. A call that then keeps
-    /// its thread busy is stopped at the next tick; one the machine did not schedule gets more
-    /// ticks, up to `4 × deadline_ms` in all (see `Watch`).
+    /// Epoch ticks (1 ms) a call may run: `deadline_ms`. A call still keeping its thread busy
+    /// then is stopped; one the machine did not schedule gets more ticks, up to
+    /// `4 × deadline_ms` in all (see `Watch`).
     pub deadline_ticks: u64,
     /// Idle instances kept per plugin.
     pub pool_size: usize,
