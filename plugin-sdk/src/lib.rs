@@ -41,11 +41,9 @@
 //!         let (Some(sig), Some(ts)) = (req.header("x-acme-signature"), req.header("x-acme-timestamp")) else {
 //!             return Verdict::reject(RejectReason::MissingSignature);
 //!         };
-//!         let Some(t) = time::parse_unix_seconds(ts) else {
-//!             return Verdict::reject(RejectReason::Malformed);
-//!         };
-//!         if !time::within(req.now_unix_seconds, t, req.tolerance_or(300)) {
-//!             return Verdict::reject(RejectReason::StaleTimestamp);
+//!         // Malformed, or outside the webhook's toleranceSeconds (default 5 minutes).
+//!         if let Err(r) = time::check(ts, req.now_unix_seconds, req.tolerance_or(300)) {
+//!             return Verdict::reject(r);
 //!         }
 //!         let mut buf = [0u8; 32];
 //!         let Some(expected) = encoding::hex_decode_into(sig, &mut buf) else {
@@ -314,7 +312,7 @@ pub mod crypto {
     fn split<R>(parts: &[&[u8]], f: impl FnOnce(&[u8], &[u8]) -> R) -> R {
         match parts {
             [] => f(&[], &[]),
-            [init @ .., last] => with_joined(init, |prefix| f(prefix, last)),
+            [init @ .., last] => with_joined(init.iter().copied(), |prefix| f(prefix, last)),
         }
     }
 
@@ -325,38 +323,26 @@ pub mod crypto {
         len: usize,
         f: impl FnOnce(&[u8], &[u8], &[u8]) -> bool,
     ) -> bool {
-        let mut right = [&[][..]; 8];
-        let mut n = 0;
-        let mut more = Vec::new();
-        for e in expected.iter().filter(|e| e.len() == len) {
-            if n < right.len() {
-                right[n] = e;
-                n += 1;
-            } else {
-                more.push(*e);
-            }
-        }
-        if n == 0 {
+        let candidates = expected.iter().copied().filter(|e| e.len() == len);
+        if candidates.clone().next().is_none() {
             return false;
         }
-        let all: Vec<&[u8]>;
-        let candidates: &[&[u8]] = if more.is_empty() {
-            &right[..n]
-        } else {
-            all = right.iter().copied().chain(more).collect();
-            &all
-        };
         with_joined(candidates, |e| split(parts, |p, d| f(p, d, e)))
     }
 }
 
-/// Calls `f` with `parts` concatenated: on the stack when they fit in 512 bytes.
-fn with_joined<R>(parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
-    match parts {
-        [] => f(&[]),
-        [one] => f(one),
+/// Calls `f` with `parts` concatenated: borrowed when there is only one, else joined on the
+/// stack when they fit in 512 bytes, on the heap otherwise.
+fn with_joined<'a, R>(
+    parts: impl Iterator<Item = &'a [u8]> + Clone,
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    let mut first_two = parts.clone();
+    match (first_two.next(), first_two.next()) {
+        (None, _) => f(&[]),
+        (Some(one), None) => f(one),
         _ => {
-            let len: usize = parts.iter().map(|p| p.len()).sum();
+            let len: usize = parts.clone().map(<[u8]>::len).sum();
             let mut stack = [0u8; 512];
             let mut heap = Vec::new();
             let buf: &mut [u8] = if len <= stack.len() {
@@ -425,6 +411,20 @@ pub mod encoding {
 
 /// Timestamp windows.
 pub mod time {
+    use crate::RejectReason;
+
+    /// Checks a signed timestamp header value: [`RejectReason::Malformed`] when it is not a
+    /// decimal Unix timestamp, [`RejectReason::StaleTimestamp`] when it is more than
+    /// `tolerance_secs` away from `now` in either direction (0 disables the window).
+    pub fn check(ts: &str, now: i64, tolerance_secs: u64) -> Result<(), RejectReason> {
+        let t = parse_unix_seconds(ts).ok_or(RejectReason::Malformed)?;
+        if within(now, t, tolerance_secs) {
+            Ok(())
+        } else {
+            Err(RejectReason::StaleTimestamp)
+        }
+    }
+
     /// Parses a decimal Unix timestamp in seconds (digits only).
     pub fn parse_unix_seconds(s: &str) -> Option<i64> {
         let s = s.trim();
@@ -439,5 +439,48 @@ pub mod time {
     pub fn within(now: i64, ts: i64, tolerance_secs: u64) -> bool {
         tolerance_secs == 0
             || (i128::from(now) - i128::from(ts)).unsigned_abs() <= u128::from(tolerance_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_joined_borrows_one_part_and_joins_several() {
+        let parts: [&[u8]; 3] = [b"id", b".", b"17"];
+        assert_eq!(with_joined(parts.iter().copied(), |j| j.to_vec()), b"id.17");
+        assert_eq!(
+            with_joined(parts[..1].iter().copied(), |j| j.as_ptr()),
+            parts[0].as_ptr()
+        );
+        assert_eq!(with_joined(core::iter::empty(), |j| j.len()), 0);
+        let big = [7u8; 400];
+        let joined = with_joined([&big[..], &big[..]].into_iter(), |j| j.to_vec());
+        assert_eq!(joined.len(), 800, "past the stack buffer");
+        assert!(joined.iter().all(|&b| b == 7));
+    }
+
+    #[test]
+    fn timestamp_check_answers_the_reject_reason() {
+        let now = 1_700_000_000;
+        assert_eq!(time::check("1700000000", now, 300), Ok(()));
+        assert_eq!(time::check(" 1699999700 ", now, 300), Ok(()));
+        assert_eq!(
+            time::check("1699999699", now, 300),
+            Err(RejectReason::StaleTimestamp)
+        );
+        assert_eq!(
+            time::check("1700000301", now, 300),
+            Err(RejectReason::StaleTimestamp)
+        );
+        assert_eq!(time::check("1", now, 0), Ok(()), "0 disables the window");
+        for bad in ["", "-5", "17e8", "1700000000.5", "99999999999999999999"] {
+            assert_eq!(
+                time::check(bad, now, 300),
+                Err(RejectReason::Malformed),
+                "{bad}"
+            );
+        }
     }
 }

@@ -13,7 +13,8 @@ use hookd_benches::run::{run, RunConfig};
 use hookd_benches::shapes::Provider;
 use hookd_benches::webhooks::{self, Webhook};
 
-/// Load generator for hookd: signed GitHub/Stripe/Slack webhooks over HTTP/1.1, HTTP/2, HTTP/3.
+/// Load generator for hookd: signed GitHub/Stripe/Slack/Standard Webhooks webhooks over HTTP/1.1,
+/// HTTP/2, HTTP/3.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {

@@ -146,23 +146,7 @@ impl Watch {
         };
         store.set_epoch_deadline(first);
     }
-}
 
-/// A call that used at least this much CPU in one tick is running, not waiting.
-const BUSY: Duration = Duration::from_micros(500);
-
-/// CPU time consumed by the calling thread (`None` if the clock cannot be read).
-fn thread_cpu_time() -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
-}
-
-impl Watch {
     /// One deadline check, with the thread's CPU time `now`: `Some(n)` to let the call run `n`
     /// more ticks, `None` to stop it.
     fn check(&mut self, now: Option<Duration>) -> Option<u64> {
@@ -183,6 +167,20 @@ impl Watch {
         self.grace -= 1;
         Some(1)
     }
+}
+
+/// A call that used at least this much CPU in one tick is running, not waiting.
+const BUSY: Duration = Duration::from_micros(500);
+
+/// CPU time consumed by the calling thread (`None` if the clock cannot be read).
+fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// The epoch-deadline callback (see [`Watch`]).

@@ -36,15 +36,9 @@ impl Verifier for StandardWebhooks {
         ) else {
             return Verdict::reject(RejectReason::MissingSignature);
         };
-        let Some(t) = time::parse_unix_seconds(ts) else {
-            return Verdict::reject(RejectReason::Malformed);
-        };
-        if !time::within(
-            req.now_unix_seconds,
-            t,
-            req.tolerance_or(DEFAULT_TOLERANCE_SECS),
-        ) {
-            return Verdict::reject(RejectReason::StaleTimestamp);
+        let tolerance = req.tolerance_or(DEFAULT_TOLERANCE_SECS);
+        if let Err(r) = time::check(ts, req.now_unix_seconds, tolerance) {
+            return Verdict::reject(r);
         }
         // Decoded on the stack: a v1 signature is a 32-byte MAC.
         let mut bufs = [[0u8; 48]; MAX_SIGNATURES];

@@ -34,10 +34,8 @@ impl Verifier for Zoom {
             return Verdict::reject(RejectReason::BadSignature);
         };
         if let Some(tol) = req.settings.tolerance_seconds {
-            match time::parse_unix_seconds(ts) {
-                Some(t) if time::within(req.now_unix_seconds, t, tol) => {}
-                Some(_) => return Verdict::reject(RejectReason::StaleTimestamp),
-                None => return Verdict::reject(RejectReason::Malformed),
+            if let Err(r) = time::check(ts, req.now_unix_seconds, tol) {
+                return Verdict::reject(r);
             }
         }
         let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
