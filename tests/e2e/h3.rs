@@ -294,11 +294,25 @@ async fn h3_shutdown_drains_in_flight_requests_after_kafka_acks() {
         .unwrap()
         .into_parts()
         .0;
-    let body =
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    // The client pulls the first body chunk only once the request head is written, i.e. once
+    // the request's QUIC stream is open; `head_sent` reports that moment.
+    let (head_sent, head_written) = tokio::sync::oneshot::channel::<()>();
+    let body = futures::stream::unfold(
+        (rx, Some(head_sent)),
+        |(mut rx, mut head_sent)| async move {
+            if let Some(s) = head_sent.take() {
+                let _ = s.send(());
+            }
+            rx.recv().await.map(|b| (b, (rx, head_sent)))
+        },
+    );
     let c = std::sync::Arc::new(c);
     let c2 = c.clone();
     let in_flight = tokio::spawn(async move { c2.send_streaming(head, body).await });
+    // Without this wait the probe below could open the first stream, and shutdown would find
+    // nothing in flight and close the connection (a CI failure, reproduced by delaying the
+    // spawned task).
+    head_written.await.unwrap();
     tx.send(Bytes::from_static(part1)).await.unwrap();
     // A later stream on the same connection answered means the server has accepted the
     // earlier one too (QUIC opens and h3 accepts request streams in order).
