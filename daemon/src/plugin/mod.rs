@@ -93,6 +93,8 @@ pub struct Plugin {
     calls: Arc<tokio::sync::Semaphore>,
     /// Until when (ms on [`clock_ms`]) calls go through [`run_blocking`]: set by a slow call.
     suspect_until_ms: std::sync::atomic::AtomicU64,
+    /// The host's tick counter (deadlines are kept in its ticks).
+    ticks: sandbox::Ticks,
 }
 
 impl Plugin {
@@ -116,6 +118,7 @@ pub struct PluginHost {
     engine: Engine,
     linker: Linker<sandbox::HostState>,
     limits: Limits,
+    ticks: sandbox::Ticks,
     dir: PathBuf,
     plugins: RwLock<FxHashMap<String, Arc<Plugin>>>,
     reload_lock: Mutex<()>,
@@ -176,6 +179,8 @@ impl PluginHost {
         let mut linker = Linker::new(&engine);
         crypto::define(&mut linker).map_err(engine_err)?;
         let weak = engine.weak();
+        let ticks = sandbox::Ticks::default();
+        let ticker = ticks.clone();
         std::thread::Builder::new()
             .name("hookd-plugin-epoch".into())
             .spawn(move || {
@@ -189,7 +194,10 @@ impl PluginHost {
                     }
                     std::thread::sleep(next.saturating_duration_since(now));
                     match weak.upgrade() {
-                        Some(e) => e.increment_epoch(),
+                        Some(e) => {
+                            ticker.advance();
+                            e.increment_epoch();
+                        }
                         None => return,
                     }
                 }
@@ -199,6 +207,7 @@ impl PluginHost {
             engine,
             linker,
             limits,
+            ticks,
             dir,
             plugins: RwLock::new(FxHashMap::default()),
             reload_lock: Mutex::new(()),
@@ -298,6 +307,7 @@ impl PluginHost {
                 self.limits.max_concurrent_calls,
             )),
             suspect_until_ms: std::sync::atomic::AtomicU64::new(0),
+            ticks: self.ticks.clone(),
         };
         // Instantiate once now: a plugin that cannot start is reported here, not per request.
         let sb = plugin

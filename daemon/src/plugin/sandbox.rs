@@ -3,6 +3,8 @@
 //! epoch deadline; instances reused across calls while they behave, discarded as soon as one
 //! traps, runs out of time or memory, or returns an invalid verdict.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -34,9 +36,9 @@ pub const MAX_CONTENT_TYPE: usize = 256;
 pub struct Limits {
     /// Linear memory per instance, bytes.
     pub memory_bytes: usize,
-    /// Epoch ticks (1 ms) a call may run: `deadline_ms`. A call still keeping its thread busy
-    /// then is stopped; one the machine did not schedule gets more ticks, up to
-    /// `4 × deadline_ms` in all (see `Watch`).
+    /// Epoch ticks (1 ms of wall-clock time) a call may run: `deadline_ms`. A call still
+    /// keeping its thread busy then is stopped; one the machine did not schedule gets more
+    /// ticks, up to `4 × deadline_ms` in all (see `Watch`).
     pub deadline_ticks: u64,
     /// Idle instances kept per plugin.
     pub pool_size: usize,
@@ -113,6 +115,25 @@ pub type Checked = Result<Outcome, Reject>;
 pub struct HostState {
     limiter: MemoryLimiter,
     watch: Watch,
+    ticks: Ticks,
+}
+
+/// Epoch ticks since the host started, counted next to the engine's epoch (wasmtime does not
+/// expose the current epoch). A deadline check can only run while its call's thread runs, so
+/// after the thread waited for the CPU several ticks have passed at one check: deadlines are
+/// kept in ticks of this counter, not in numbers of checks.
+#[derive(Debug, Clone, Default)]
+pub struct Ticks(Arc<AtomicU64>);
+
+impl Ticks {
+    /// One more tick; called by the ticker thread just before it increments the engine's epoch.
+    pub(crate) fn advance(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// What a call's deadline checks need. Epochs count wall-clock time, so a call whose thread a
@@ -120,15 +141,15 @@ pub struct HostState {
 /// milliseconds) must not be taken for a slow one. No clock is read while calls are quick: the
 /// first check comes after [`SLOW_TICKS`] ticks, and from then on every tick samples the
 /// thread's CPU time. A call that kept the CPU busy for at least half a tick is marked `slow`
-/// (its plugin becomes suspect, see [`super::PluginVerifier::run`]). Once the `rest` of its
-/// `deadline_ms` is used up a busy call is stopped; one that is not getting the CPU gets another
-/// tick, up to `grace` of them.
+/// (its plugin becomes suspect, see [`super::PluginVerifier::run`]). From tick `stop_at` (its
+/// `deadline_ms` used up) a busy call is stopped at its next check; one that is not getting the
+/// CPU may go on until tick `give_up_at`.
 #[derive(Debug, Clone, Copy, Default)]
 struct Watch {
-    rest: u64,
+    stop_at: u64,
+    give_up_at: u64,
     slow: bool,
     cpu_at: Option<Duration>,
-    grace: u64,
 }
 
 /// Ticks before a call's first deadline check (see [`Watch`]): [`super::SLOW_CALL`].
@@ -137,35 +158,32 @@ const SLOW_TICKS: u64 = (super::SLOW_CALL.as_millis() / super::TICK.as_millis())
 impl Watch {
     /// Arms the deadline of one call (or instantiation) on `store`.
     fn arm(store: &mut Store<HostState>, limits: &Limits) {
-        let first = limits.deadline_ticks.min(SLOW_TICKS);
-        store.data_mut().watch = Watch {
-            rest: limits.deadline_ticks - first,
+        let data = store.data_mut();
+        let stop_at = data.ticks.now().saturating_add(limits.deadline_ticks);
+        data.watch = Watch {
+            stop_at,
+            give_up_at: stop_at.saturating_add(limits.grace_ticks()),
             slow: false,
             cpu_at: None,
-            grace: limits.grace_ticks(),
         };
-        store.set_epoch_deadline(first);
+        store.set_epoch_deadline(limits.deadline_ticks.min(SLOW_TICKS));
     }
 
-    /// One deadline check, with the thread's CPU time `now`: `Some(n)` to let the call run `n`
-    /// more ticks, `None` to stop it.
-    fn check(&mut self, now: Option<Duration>) -> Option<u64> {
-        let busy = match (self.cpu_at, now) {
+    /// One deadline check at tick `tick`, with the thread's CPU time `cpu`: `Some(n)` to let
+    /// the call run `n` more ticks, `None` to stop it.
+    fn check(&mut self, tick: u64, cpu: Option<Duration>) -> Option<u64> {
+        let busy = match (self.cpu_at, cpu) {
             (Some(before), Some(now)) => now.saturating_sub(before) >= BUSY,
             (None, Some(_)) => false,
             (_, None) => true,
         };
-        self.cpu_at = now;
+        self.cpu_at = cpu;
         self.slow |= busy;
-        if self.rest > 0 {
-            self.rest -= 1;
-            return Some(1);
+        if tick < self.stop_at || !(busy || tick >= self.give_up_at) {
+            Some(1)
+        } else {
+            None
         }
-        if busy || self.grace == 0 {
-            return None;
-        }
-        self.grace -= 1;
-        Some(1)
     }
 }
 
@@ -187,7 +205,9 @@ fn thread_cpu_time() -> Option<Duration> {
 fn on_deadline(
     mut cx: wasmtime::StoreContextMut<'_, HostState>,
 ) -> wasmtime::Result<wasmtime::UpdateDeadline> {
-    Ok(match cx.data_mut().watch.check(thread_cpu_time()) {
+    let data = cx.data_mut();
+    let tick = data.ticks.now();
+    Ok(match data.watch.check(tick, thread_cpu_time()) {
         Some(ticks) => wasmtime::UpdateDeadline::Continue(ticks),
         None => wasmtime::UpdateDeadline::Interrupt,
     })
@@ -239,6 +259,7 @@ impl Plugin {
                     hit: false,
                 },
                 watch: Watch::default(),
+                ticks: self.ticks.clone(),
             },
         );
         store.epoch_deadline_callback(on_deadline);
@@ -371,42 +392,56 @@ mod tests {
         Some(Duration::from_millis(n))
     }
 
+    /// A call armed at tick 0 with a 5-tick deadline and 2 ticks of grace.
+    fn watch() -> Watch {
+        Watch {
+            stop_at: 5,
+            give_up_at: 7,
+            ..Watch::default()
+        }
+    }
+
     #[test]
     fn a_preempted_call_is_neither_slow_nor_stopped_early() {
-        // deadline 5 ticks: first check after 2, then 3 more, then grace.
-        let mut w = Watch {
-            rest: 3,
-            grace: 2,
-            ..Watch::default()
-        };
+        let mut w = watch();
         // The thread got no CPU at all (another worker ran): every check lets it go on.
-        for _ in 0..5 {
-            assert_eq!(w.check(ms(1)), Some(1));
+        for tick in 2..7 {
+            assert_eq!(w.check(tick, ms(1)), Some(1), "tick {tick}");
         }
         assert!(!w.slow, "waiting for the CPU is not being slow");
         // Grace used up: stopped even so (a call cannot hold its slot forever).
-        assert_eq!(w.check(ms(1)), None);
+        assert_eq!(w.check(7, ms(1)), None);
     }
 
     #[test]
     fn a_busy_call_is_slow_and_stopped_at_its_deadline() {
-        let mut w = Watch {
-            rest: 3,
-            grace: 2,
-            ..Watch::default()
-        };
-        let mut cpu = 0;
-        let mut ticks = 0;
-        while let Some(n) = w.check(ms(cpu)) {
-            cpu += 1;
-            ticks += n;
-            assert!(ticks < 10, "never stopped");
+        let mut w = watch();
+        let mut tick = 2; // the first check comes after SLOW_TICKS
+        while let Some(n) = w.check(tick, ms(tick)) {
+            tick += n;
+            assert!(tick < 10, "never stopped");
         }
         assert!(w.slow);
-        assert_eq!(ticks, 3, "the rest of the deadline, then stopped");
+        assert_eq!(tick, 5, "stopped when its deadline was used up");
         // An unreadable clock counts as busy (fail safe).
-        let mut w = Watch::default();
-        assert_eq!(w.check(None), None);
+        let mut w = watch();
+        assert_eq!(w.check(5, None), None);
         assert!(w.slow);
+    }
+
+    #[test]
+    fn ticks_missed_while_descheduled_count_towards_the_deadline() {
+        // The thread runs for 1 ms, then waits 2 ms for the CPU: one check every 3 ticks. The
+        // deadline is in ticks, not in checks, so the call is stopped at tick 5, its second
+        // check (counting checks, it ran until tick 11).
+        let mut w = watch();
+        let mut cpu = 0;
+        let mut tick = 2;
+        while w.check(tick, ms(cpu)).is_some() {
+            tick += 3;
+            cpu += 1;
+            assert!(tick < 20, "never stopped");
+        }
+        assert_eq!(tick, 5, "the first check at its deadline stops a busy call");
     }
 }
