@@ -462,7 +462,14 @@ async fn webhook_validation_and_get_routing() {
 async fn hostile_plugins_are_contained_while_other_webhooks_answer() {
     let all: Vec<&str> = HOSTILE.iter().chain(&["shopify"]).copied().collect();
     let dir = plugins::dir_with(&all);
-    let d = TestDaemon::start(&plugins::config(dir.path(), 20)).await;
+    // The memory bomb must reach the memory limit before its deadline even on a busy machine:
+    // filling the default 16 MiB takes about 20 ms of CPU here, so with a 20 ms deadline and
+    // two other CPU-bound processes it was stopped by the deadline instead. 4 MiB and 100 ms.
+    let cfg = format!(
+        "{}memory_limit_bytes = 4194304\n",
+        plugins::config(dir.path(), 100)
+    );
+    let d = TestDaemon::start(&cfg).await;
     let gh_secret = "gh-secret";
     let gh = d
         .create_webhook(
@@ -707,7 +714,8 @@ type HostileCase = (
 fn host_with(names: &[&str], deadline_ms: u64) -> (tempfile::TempDir, PluginHost) {
     let dir = plugins::dir_with(names);
     let limits = Limits {
-        memory_bytes: 16 << 20,
+        // small, so the memory bomb reaches it long before its deadline on a busy machine
+        memory_bytes: 4 << 20,
         deadline_ticks: deadline_ms,
         pool_size: 4,
         max_concurrent_calls: 4,
