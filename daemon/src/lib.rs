@@ -182,8 +182,8 @@ impl Daemon {
         let mut background = JoinSet::new();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         if embedded.is_none() {
-            let (c, b) = (cfg.clone(), bootstrap.clone());
-            background.spawn(async move { kafka::ensure_topics(&c, &b).await });
+            let (c, b, stop) = (cfg.clone(), bootstrap.clone(), shutdown_rx.clone());
+            background.spawn(async move { kafka::ensure_topics(&c, &b, stop).await });
         }
 
         let plugins = match cfg.plugins.dir {

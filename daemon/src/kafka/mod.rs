@@ -85,8 +85,13 @@ pub fn topic_plan(cfg: &Config) -> Vec<(String, i32)> {
 }
 
 /// Creates the events topic and the compacted config topic when missing (existing topics are
-/// left as they are). Failure is logged, not fatal: the operator may manage topics.
-pub async fn ensure_topics(cfg: &Config, bootstrap: &str) {
+/// left as they are). Failure is logged, not fatal: the operator may manage topics. Gives up
+/// when `shutdown` turns true, so a slow or unanswered CreateTopics never delays a shutdown.
+pub async fn ensure_topics(
+    cfg: &Config,
+    bootstrap: &str,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let admin: AdminClient<DefaultClientContext> = match base_client(bootstrap).create() {
         Ok(a) => a,
         Err(e) => {
@@ -112,7 +117,16 @@ pub async fn ensure_topics(cfg: &Config, bootstrap: &str) {
         })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    match tokio::time::timeout(Duration::from_secs(15), admin.create_topics(&topics, &opts)).await {
+    let created =
+        tokio::time::timeout(Duration::from_secs(15), admin.create_topics(&topics, &opts));
+    let created = tokio::select! {
+        r = created => r,
+        _ = shutdown.wait_for(|stop| *stop) => {
+            tracing::info!("shutting down; topic creation abandoned");
+            return;
+        }
+    };
+    match created {
         Ok(Ok(results)) => {
             for r in results {
                 match r {
