@@ -179,11 +179,8 @@ impl Watch {
         };
         self.cpu_at = cpu;
         self.slow |= busy;
-        if tick < self.stop_at || !(busy || tick >= self.give_up_at) {
-            Some(1)
-        } else {
-            None
-        }
+        let stop = tick >= self.give_up_at || (tick >= self.stop_at && busy);
+        (!stop).then_some(1)
     }
 }
 
