@@ -32,7 +32,7 @@
 //! `X-Acme-Signature: <hex>`:
 //!
 //! ```ignore
-//! use hookd_plugin_sdk::{crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier};
+//! use hookd_plugin_sdk::{crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier};
 //!
 //! struct Acme;
 //!
@@ -42,7 +42,7 @@
 //!             return Verdict::reject(RejectReason::MissingSignature);
 //!         };
 //!         // Malformed, or outside the webhook's toleranceSeconds (default 5 minutes).
-//!         if let Err(r) = time::check(ts, req.now_unix_seconds, req.tolerance_or(300)) {
+//!         if let Err(r) = req.check_timestamp(ts, 300) {
 //!             return Verdict::reject(r);
 //!         }
 //!         let mut buf = [0u8; 32];
@@ -208,6 +208,17 @@ impl Request {
     /// The webhook's `toleranceSeconds`, or `default` when it has none.
     pub fn tolerance_or(&self, default: u64) -> u64 {
         self.settings.tolerance_seconds.unwrap_or(default)
+    }
+
+    /// Checks a signed timestamp header value against hookd's clock ([`time::check`]): the
+    /// window is the webhook's `toleranceSeconds`, or `default_tolerance` when it has none (0:
+    /// no window, for providers that document none; `ts` must still be a Unix timestamp).
+    pub fn check_timestamp(&self, ts: &str, default_tolerance: u64) -> Result<(), RejectReason> {
+        time::check(
+            ts,
+            self.now_unix_seconds,
+            self.tolerance_or(default_tolerance),
+        )
     }
 }
 
@@ -445,6 +456,39 @@ pub mod time {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_timestamp_uses_the_webhooks_tolerance_else_the_default() {
+        let req = |tolerance_seconds| Request {
+            method: "POST".into(),
+            target: "/webhook/x".into(),
+            headers: Headers::new(String::new()),
+            body: Vec::new(),
+            now_unix_seconds: 1_700_000_000,
+            url_verified: false,
+            settings: Settings {
+                secrets: Vec::new(),
+                params: Vec::new(),
+                tolerance_seconds,
+            },
+        };
+        let hour_ago = "1699996400";
+        assert_eq!(req(None).check_timestamp(hour_ago, 0), Ok(()), "no window");
+        assert_eq!(
+            req(None).check_timestamp(hour_ago, 300),
+            Err(RejectReason::StaleTimestamp)
+        );
+        assert_eq!(req(Some(7200)).check_timestamp(hour_ago, 300), Ok(()));
+        assert_eq!(
+            req(Some(60)).check_timestamp(hour_ago, 0),
+            Err(RejectReason::StaleTimestamp)
+        );
+        assert_eq!(
+            req(None).check_timestamp("soon", 0),
+            Err(RejectReason::Malformed),
+            "a window or not, the value must be a Unix timestamp"
+        );
+    }
 
     #[test]
     fn with_joined_borrows_one_part_and_joins_several() {

@@ -7,10 +7,10 @@
 //! - A PING (`"type": 1`) is answered `200 application/json {"type":1}` (a handshake, which also
 //!   marks the URL verified); every other interaction is accepted with its `id` as delivery id.
 //! - Discord documents no timestamp window; with `toleranceSeconds` set, older or newer
-//!   timestamps are rejected.
+//!   timestamps are rejected. A timestamp that is not a Unix time is always rejected.
 
 use hookd_plugin_sdk::{
-    crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier,
+    crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier,
 };
 
 struct Discord;
@@ -33,10 +33,9 @@ impl Verifier for Discord {
         if !crypto::ed25519_verify_parts(&key, &[ts.as_bytes(), &req.body], &sig) {
             return Verdict::reject(RejectReason::BadSignature);
         }
-        if let Some(tol) = req.settings.tolerance_seconds {
-            if let Err(r) = time::check(ts, req.now_unix_seconds, tol) {
-                return Verdict::reject(r);
-            }
+        // No documented window: only a `toleranceSeconds` sets one.
+        if let Err(r) = req.check_timestamp(ts, 0) {
+            return Verdict::reject(r);
         }
         let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
             return Verdict::reject(RejectReason::Malformed);

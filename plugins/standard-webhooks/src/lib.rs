@@ -11,7 +11,7 @@
 //! - The delivery id is `webhook-id` (constant across retries).
 
 use hookd_plugin_sdk::{
-    crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier,
+    crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier,
 };
 
 /// Default timestamp window, seconds (the spec's and the SDKs' ±5 minutes).
@@ -36,8 +36,7 @@ impl Verifier for StandardWebhooks {
         ) else {
             return Verdict::reject(RejectReason::MissingSignature);
         };
-        let tolerance = req.tolerance_or(DEFAULT_TOLERANCE_SECS);
-        if let Err(r) = time::check(ts, req.now_unix_seconds, tolerance) {
+        if let Err(r) = req.check_timestamp(ts, DEFAULT_TOLERANCE_SECS) {
             return Verdict::reject(r);
         }
         // Decoded on the stack: a v1 signature is a 32-byte MAC.

@@ -6,10 +6,11 @@
 //!   plainToken)>"}` with the first secret — but only when the request itself is correctly
 //!   signed: answering unsigned challenges would let anyone obtain HMACs of chosen text, i.e.
 //!   forge signatures.
-//! - Zoom documents no timestamp window; with `toleranceSeconds` set it is enforced.
+//! - Zoom documents no timestamp window; with `toleranceSeconds` set it is enforced. A timestamp
+//!   that is not a Unix time is always rejected.
 
 use hookd_plugin_sdk::{
-    crypto, encoding, export_verifier, time, RejectReason, Request, Verdict, Verifier,
+    crypto, encoding, export_verifier, RejectReason, Request, Verdict, Verifier,
 };
 
 struct Zoom;
@@ -33,10 +34,9 @@ impl Verifier for Zoom {
         else {
             return Verdict::reject(RejectReason::BadSignature);
         };
-        if let Some(tol) = req.settings.tolerance_seconds {
-            if let Err(r) = time::check(ts, req.now_unix_seconds, tol) {
-                return Verdict::reject(r);
-            }
+        // No documented window: only a `toleranceSeconds` sets one.
+        if let Err(r) = req.check_timestamp(ts, 0) {
+            return Verdict::reject(r);
         }
         let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
             return Verdict::reject(RejectReason::Malformed);
