@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use wasmtime::component::{Linker, WasmList};
+use wasmtime::component::{Linker, LinkerInstance, WasmList};
 use wasmtime::StoreContextMut;
 
 use super::sandbox::HostState;
@@ -62,37 +62,8 @@ type Bytes = WasmList<u8>;
 /// Links the crypto imports into `linker`.
 pub fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let mut i = linker.instance(INTERFACE)?;
-    i.func_wrap(
-        "hmac-sha256",
-        |s: Store<'_>, (k, p, d): (Bytes, Bytes, Bytes)| {
-            Ok(
-                (
-                    hmac_sha256(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)])
-                        .to_vec(),
-                ),
-            )
-        },
-    )?;
-    i.func_wrap(
-        "hmac-sha256-matches",
-        |s: Store<'_>, (k, p, d, e): (Bytes, Bytes, Bytes, Bytes)| {
-            let mac = hmac_sha256(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]);
-            Ok((matches_any(&mac, e.as_le_slice(&s)),))
-        },
-    )?;
-    i.func_wrap(
-        "hmac-sha1",
-        |s: Store<'_>, (k, p, d): (Bytes, Bytes, Bytes)| {
-            Ok((hmac_sha1(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]).to_vec(),))
-        },
-    )?;
-    i.func_wrap(
-        "hmac-sha1-matches",
-        |s: Store<'_>, (k, p, d, e): (Bytes, Bytes, Bytes, Bytes)| {
-            let mac = hmac_sha1(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]);
-            Ok((matches_any(&mac, e.as_le_slice(&s)),))
-        },
-    )?;
+    define_hmac(&mut i, "hmac-sha256", hmac_sha256)?;
+    define_hmac(&mut i, "hmac-sha1", hmac_sha1)?;
     i.func_wrap("sha256", |s: Store<'_>, (p, d): (Bytes, Bytes)| {
         let mut h = Sha256::new();
         Digest::update(&mut h, p.as_le_slice(&s));
@@ -117,6 +88,29 @@ pub fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// Links `<name>(key, prefix, data)` returning the MAC of `prefix ‖ data`, and
+/// `<name>-matches(key, prefix, data, expected)` comparing it with every MAC-sized chunk of
+/// `expected` inside the host.
+fn define_hmac<const N: usize>(
+    i: &mut LinkerInstance<'_, HostState>,
+    name: &str,
+    mac: fn(&[u8], &[&[u8]]) -> [u8; N],
+) -> wasmtime::Result<()> {
+    i.func_wrap(
+        name,
+        move |s: Store<'_>, (k, p, d): (Bytes, Bytes, Bytes)| {
+            Ok((mac(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]).to_vec(),))
+        },
+    )?;
+    i.func_wrap(
+        &format!("{name}-matches"),
+        move |s: Store<'_>, (k, p, d, e): (Bytes, Bytes, Bytes, Bytes)| {
+            let mac = mac(k.as_le_slice(&s), &[p.as_le_slice(&s), d.as_le_slice(&s)]);
+            Ok((matches_any(&mac, e.as_le_slice(&s)),))
+        },
+    )
 }
 
 #[cfg(test)]
