@@ -17,6 +17,28 @@ fn conductor_section(d: &ConductorDouble, extra: &str) -> String {
     )
 }
 
+/// A Kafka cluster with every hookd topic, which outlives the daemons started on it (its
+/// bootstrap address is returned), and an OSS Conductor double.
+async fn shared_cluster() -> (
+    hookd::kafka::embedded::EmbeddedKafka,
+    String,
+    ConductorDouble,
+) {
+    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
+        ("events".into(), 3),
+        ("events.webhooks".into(), 1),
+        ("events.starts".into(), 3),
+        ("events.waits".into(), 1),
+        ("events.history".into(), 1),
+        ("events.dlq".into(), 1),
+    ])
+    .unwrap();
+    let bootstrap = cluster.bootstrap_servers().to_string();
+    let c = ConductorDouble::start().await;
+    c.set_oss(true);
+    (cluster, bootstrap, c)
+}
+
 async fn post(d: &TestDaemon, id: &str, body: &[u8], query: &str) -> u16 {
     http1_client()
         .post(format!("{}/webhook/{id}{query}", d.http_url()))
@@ -337,18 +359,7 @@ async fn provider_duplicates_and_lost_responses_start_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_killed_between_effect_and_commit_does_not_duplicate() {
-    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
-        ("events".into(), 3),
-        ("events.webhooks".into(), 1),
-        ("events.starts".into(), 3),
-        ("events.waits".into(), 1),
-        ("events.history".into(), 1),
-        ("events.dlq".into(), 1),
-    ])
-    .unwrap();
-    let b = cluster.bootstrap_servers().to_string();
-    let c = ConductorDouble::start().await;
-    c.set_oss(true);
+    let (_cluster, b, c) = shared_cluster().await;
     let a = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
     assert!(a.daemon.wait_ready(WAIT).await);
     let id = hook(&a, json!({"workflowsToStart": {"wf": 1}})).await;
@@ -490,18 +501,7 @@ async fn waits_that_are_cancelled_leave_the_index() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sink_instances_share_work_waits_and_idempotency() {
-    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
-        ("events".into(), 3),
-        ("events.webhooks".into(), 1),
-        ("events.starts".into(), 3),
-        ("events.waits".into(), 1),
-        ("events.history".into(), 1),
-        ("events.dlq".into(), 1),
-    ])
-    .unwrap();
-    let b = cluster.bootstrap_servers().to_string();
-    let c = ConductorDouble::start().await;
-    c.set_oss(true);
+    let (_cluster, b, c) = shared_cluster().await;
     let a = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
     let z = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
     assert!(a.daemon.wait_ready(WAIT).await && z.daemon.wait_ready(WAIT).await);
