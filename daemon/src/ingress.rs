@@ -137,11 +137,11 @@ async fn handle(
     };
     let verified = if let crate::verify::Verifier::Plugin(pv) = &entry.verifier {
         // Bounded calls per plugin; a plugin that was slow lately runs off the async worker.
-        let _slot = pv.admit().await.map_err(|_| ApiError::Unavailable {
+        let slot = pv.admit().await.map_err(|_| ApiError::Unavailable {
             reason: "plugin_busy",
             retry_after,
         })?;
-        pv.run(|| unverified.verify(&entry.verifier, &ctx))
+        slot.run(|| unverified.verify(&entry.verifier, &ctx))
     } else {
         unverified.verify(&entry.verifier, &ctx)
     }

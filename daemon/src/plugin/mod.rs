@@ -31,7 +31,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy};
 
 use crate::config::PluginsConfig;
 pub use sandbox::{Failure, Limits};
-pub use verifier::PluginVerifier;
+pub use verifier::{PluginVerifier, Slot};
 
 /// Plugin failures by `plugin` and `kind` (deadline, memory, trap, output, missing,
 /// instantiate: the request got 500 `plugin_error`; busy: 503 `plugin_busy`).
@@ -386,7 +386,7 @@ impl Plugin {
             .store(until, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Whether a recent call was slow (see [`PluginVerifier::run`]).
+    /// Whether a recent call was slow (see [`Slot::run`]).
     pub fn is_suspect(&self) -> bool {
         let until = self
             .suspect_until_ms

@@ -141,7 +141,7 @@ impl Ticks {
 /// milliseconds) must not be taken for a slow one. No clock is read while calls are quick: the
 /// first check comes after [`SLOW_TICKS`] ticks, and from then on every tick samples the
 /// thread's CPU time. A call that kept the CPU busy for at least half a tick is marked `slow`
-/// (its plugin becomes suspect, see [`super::PluginVerifier::run`]). From tick `stop_at` (its
+/// (its plugin becomes suspect, see [`super::Slot::run`]). From tick `stop_at` (its
 /// `deadline_ms` used up) a busy call is stopped at its next check; one that is not getting the
 /// CPU may go on until tick `give_up_at`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -105,33 +105,38 @@ impl PluginVerifier {
         &self.plugin
     }
 
-    /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]); `Ok(None)` when the
-    /// plugin is not loaded (the call then reports it).
-    pub async fn admit(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, super::Busy> {
+    /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]). When the plugin is
+    /// not loaded the slot is empty (the call then reports it).
+    pub async fn admit(&self) -> Result<Slot, super::Busy> {
         match self.host.as_ref().and_then(|h| h.get(&self.plugin)) {
-            Some(p) => p.admit().await.map(Some),
-            None => Ok(None),
+            Some(p) => {
+                let permit = p.admit().await?;
+                Ok(Slot(Some((p, permit))))
+            }
+            None => Ok(Slot(None)),
         }
     }
+}
 
-    /// Runs `f` — a call of this plugin — from async code. While the plugin behaves the call
-    /// runs inline (a few µs; handing it to another thread costs several times that, see
+/// One admitted call of a plugin: holds its concurrency permit until dropped.
+pub struct Slot(Option<(Arc<super::Plugin>, tokio::sync::OwnedSemaphorePermit)>);
+
+impl Slot {
+    /// Runs `f` — the admitted call — from async code. While the plugin behaves the call runs
+    /// inline (a few µs; handing it to another thread costs several times that, see
     /// benches/benches/plugin.rs); for a minute after one of its calls kept its thread busy
     /// past two epoch ticks or hit its deadline (see `sandbox::Watch`), calls go through
     /// `block_in_place`, so a looping plugin holds no async worker.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let suspect = self
-            .host
-            .as_ref()
-            .and_then(|h| h.get(&self.plugin))
-            .is_some_and(|p| p.is_suspect());
-        if suspect {
+        if self.0.as_ref().is_some_and(|(p, _)| p.is_suspect()) {
             super::run_blocking(f)
         } else {
             f()
         }
     }
+}
 
+impl PluginVerifier {
     /// Calls `f` with the request as the plugin sees it. Everything is borrowed (the header
     /// block is written into a buffer kept per thread), so nothing is allocated per request
     /// unless a webhook has more than four secrets or any params, or the request has a query.

@@ -224,7 +224,7 @@ impl Verifier {
 
     /// Whether this is a plugin: it may run on `GET` (handshakes such as Meta's
     /// `hub.challenge`; built-in verifiers accept only `POST`), and ingress bounds and
-    /// schedules its calls (see `PluginVerifier::admit` and `PluginVerifier::run`).
+    /// schedules its calls (see `PluginVerifier::admit` and `Slot::run` in `crate::plugin`).
     pub fn is_plugin(&self) -> bool {
         matches!(self, Verifier::Plugin(_))
     }
