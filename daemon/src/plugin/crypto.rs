@@ -14,7 +14,7 @@ use super::sandbox::HostState;
 pub use crate::verify::hmac::{hmac_sha1, hmac_sha256};
 
 /// The crypto interface's name as plugins import it.
-pub const INTERFACE: &str = "hookd:verifier/crypto@0.2.0";
+pub const INTERFACE: &str = concat!("hookd:verifier/crypto@", super::contract!());
 
 /// Whether `mac` equals any `mac.len()`-byte chunk of `expected`, in time that depends only on
 /// the lengths (every chunk is compared). False when `expected` is empty or not a whole number

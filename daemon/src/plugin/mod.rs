@@ -296,7 +296,7 @@ impl PluginHost {
             .instantiate_pre(&component)
             .map_err(|e| format!("imports something hookd does not provide: {e:#}"))?;
         let pre = sandbox::bindings::VerifierPre::new(pre).map_err(|e| {
-            format!("does not implement hookd:verifier/verifier@0.2.0 (export verify): {e:#}")
+            format!("does not implement hookd:verifier/verifier@{CONTRACT} (export verify): {e:#}")
         })?;
         let plugin = Plugin {
             name: name.to_owned(),
@@ -341,8 +341,17 @@ impl PluginHost {
     }
 }
 
+/// The version of the `hookd:verifier` package this host implements, as a literal (for
+/// `concat!`); the unit tests check it against `plugin-sdk/wit/verifier.wit`.
+macro_rules! contract {
+    () => {
+        "0.2.0"
+    };
+}
+pub(crate) use contract;
+
 /// The version of the `hookd:verifier` package this host implements.
-pub const CONTRACT: &str = "0.2.0";
+pub const CONTRACT: &str = contract!();
 
 /// The `hookd:verifier` version a component imports, if it imports the package.
 fn contract_version(engine: &Engine, component: &Component) -> Option<String> {
@@ -494,6 +503,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_contract_is_the_wit_packages_version() {
+        let wit = include_str!("../../../plugin-sdk/wit/verifier.wit");
+        assert!(
+            wit.lines()
+                .any(|l| l.trim() == format!("package hookd:verifier@{CONTRACT};")),
+            "CONTRACT ({CONTRACT}) differs from the WIT package version"
+        );
+    }
+
+    #[test]
     fn the_imported_contract_version_is_found() {
         assert_eq!(
             imported_contract(
@@ -502,7 +521,7 @@ mod tests {
             Some("0.1.0".into())
         );
         assert_eq!(
-            imported_contract(["hookd:verifier/crypto@0.2.0"].into_iter()),
+            imported_contract([crypto::INTERFACE].into_iter()),
             Some(CONTRACT.into())
         );
         assert_eq!(
