@@ -233,8 +233,8 @@ pub struct PluginsConfig {
     /// Linear memory a plugin instance may use, bytes (default 16 MiB).
     #[serde(default = "d_plugin_memory")]
     pub memory_limit_bytes: u64,
-    /// Time a plugin call may run, ms (default 5): then a call that keeps its CPU busy is
-    /// stopped within 1 ms; one a busy machine did not schedule gets up to 4 × this.
+    /// Wall-clock time a plugin call may run, ms (default 5): then a call that keeps its CPU
+    /// busy is stopped within 1 ms; one a busy machine did not schedule gets up to 4 × this.
     #[serde(default = "d_plugin_deadline")]
     pub deadline_ms: u64,
     /// Idle instances kept per plugin for reuse (default 8; 0 = a fresh instance per call).
