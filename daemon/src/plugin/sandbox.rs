@@ -277,7 +277,7 @@ impl Plugin {
     }
 
     /// Runs one call on a pooled instance (a fresh one when none is idle). The instance goes
-    /// back to the pool only if the call returned a valid verdict; a call its [`Watch`] found
+    /// back to the pool only if the call returned a valid verdict; a call its `Watch` found
     /// slow (or an instantiation that hit the deadline) makes the plugin suspect.
     pub fn call(
         &self,
