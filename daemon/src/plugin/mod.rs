@@ -91,7 +91,7 @@ pub struct Plugin {
     pre: sandbox::bindings::VerifierPre<sandbox::HostState>,
     idle: Mutex<Vec<sandbox::Sandbox>>,
     calls: Arc<tokio::sync::Semaphore>,
-    /// Until when (ms on [`clock_ms`]) calls go through [`run_blocking`]: set by a slow call.
+    /// Until when (ms on [`clock_ms`]) calls go through [`crate::run_blocking`]: set by a slow call.
     suspect_until_ms: std::sync::atomic::AtomicU64,
     /// The host's tick counter (deadlines are kept in its ticks).
     ticks: sandbox::Ticks,
@@ -413,15 +413,6 @@ impl Plugin {
                 Err(Busy)
             }
         }
-    }
-}
-
-/// Runs a blocking call from async code: on a multi-thread runtime through `block_in_place`,
-/// so the worker's other tasks move to another thread meanwhile; inline elsewhere.
-pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
 

@@ -129,7 +129,7 @@ impl Slot {
     /// `block_in_place`, so a looping plugin holds no async worker.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         if self.0.as_ref().is_some_and(|(p, _)| p.is_suspect()) {
-            super::run_blocking(f)
+            crate::run_blocking(f)
         } else {
             f()
         }
