@@ -91,7 +91,8 @@ pub struct Plugin {
     pre: sandbox::bindings::VerifierPre<sandbox::HostState>,
     idle: Mutex<Vec<sandbox::Sandbox>>,
     calls: Arc<tokio::sync::Semaphore>,
-    /// Until when (ms on [`clock_ms`]) calls go through [`crate::run_blocking`]: set by a slow call.
+    /// Until when (ms on [`clock_ms`]) calls go through [`crate::run_blocking`]: set by a slow
+    /// call.
     suspect_until_ms: std::sync::atomic::AtomicU64,
     /// The host's tick counter (deadlines are kept in its ticks).
     ticks: sandbox::Ticks,
