@@ -5,6 +5,7 @@
 //! listener.
 
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -14,7 +14,6 @@
 
 mod body;
 pub mod client;
-pub mod post;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

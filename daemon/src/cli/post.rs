@@ -10,40 +10,40 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use super::client::{roots_from_pem, Client};
+use crate::h3::client::{roots_from_pem, Client};
 
 /// Arguments of `hookd post`.
 #[derive(clap::Args, Debug)]
-pub struct PostArgs {
+pub(crate) struct PostArgs {
     /// Target, e.g. `https://localhost:8443/webhook/<id>`.
-    pub url: String,
+    pub(crate) url: String,
     /// Use HTTP/3 over QUIC (https URLs only).
     #[arg(long, conflicts_with_all = ["http2", "http1"])]
-    pub http3: bool,
+    pub(crate) http3: bool,
     /// Use HTTP/2 only (h2 by ALPN over TLS, h2c prior knowledge over http).
     #[arg(long, conflicts_with = "http1")]
-    pub http2: bool,
+    pub(crate) http2: bool,
     /// Use HTTP/1.1 only.
     #[arg(long)]
-    pub http1: bool,
+    pub(crate) http1: bool,
     /// PEM certificate(s) to trust, e.g. `hookd-state/tls/selfsigned-cert.pem` (default: the
     /// Mozilla root store).
     #[arg(long)]
-    pub cacert: Option<PathBuf>,
+    pub(crate) cacert: Option<PathBuf>,
     /// A request header `Name: value` (repeatable; `hookd sign` prints these).
     #[arg(long = "header", short = 'H')]
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// Body file; `-` reads standard input; absent: empty body.
     #[arg(long)]
-    pub body_file: Option<PathBuf>,
+    pub(crate) body_file: Option<PathBuf>,
     /// Send the request this many times, one after another on one connection, and print a
     /// summary with requests/s instead of the response.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub repeat: u32,
+    pub(crate) repeat: u32,
 }
 
 /// Runs `hookd post`; exit code 0 when every response was 2xx, 1 otherwise, 2 on bad input.
-pub fn run(args: PostArgs) -> ExitCode {
+pub(crate) fn run(args: PostArgs) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

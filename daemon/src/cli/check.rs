@@ -1,0 +1,34 @@
+//! `hookd check-config`: load and validate the configuration, print `config ok`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::Config;
+
+/// Runs `hookd check-config`: loads the config from `path` (and the `HOOKD_*` environment) and
+/// runs [`check`] on it. Prints `config ok` and exits 0, or prints the problem to standard error
+/// and exits 2.
+pub(crate) fn run(path: Option<PathBuf>) -> ExitCode {
+    let cfg = match super::load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match check(&cfg) {
+        Ok(()) => {
+            println!("config ok");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookd: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Checks of a loaded config beyond what [`Config::load`] already validates; the error is
+/// printed as `hookd: <error>` (exit code 2).
+///
+/// Nothing yet: this is the hook point for deeper per-webhook checks.
+pub(crate) fn check(_cfg: &Config) -> Result<(), String> {
+    Ok(())
+}
