@@ -18,8 +18,8 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::model::{Tag, WebhookConfig};
-use crate::store::Entry;
-use crate::AppState;
+use crate::webhook::Entry;
+use crate::state::AppState;
 
 /// The admin router.
 pub fn routes(state: Arc<AppState>) -> Router {
@@ -103,7 +103,7 @@ async fn metrics_text(State(st): State<Arc<AppState>>) -> Response {
 /// Masked view of an entry, with history.
 fn view(st: &AppState, e: &Entry) -> WebhookConfig {
     let mut c = e.config().masked();
-    c.webhook_execution_history = st.history_of(e.id());
+    c.webhook_execution_history = st.history.get(e.id(), e.generation());
     c
 }
 

@@ -1,4 +1,5 @@
-//! The one place that maps errors to HTTP statuses and short JSON bodies.
+//! The daemon's error types: [`ApiError`], the one place that maps errors to HTTP statuses and
+//! short JSON bodies, and [`StartError`], why a daemon could not start.
 //!
 //! Bodies are `{"error": "<reason code>", "message": "<short text>"}` and never contain secrets,
 //! signatures or request bodies.
@@ -8,8 +9,8 @@ use axum::Json;
 use http::{HeaderValue, StatusCode};
 
 use crate::kafka::producer::PublishError;
-use crate::store::StoreError;
-use crate::verify::Reject;
+use crate::webhook::StoreError;
+use hookd_verify::Reject;
 
 /// Every error an HTTP handler can answer with.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +93,6 @@ impl ApiError {
     /// The publish failure as a 503.
     pub fn from_publish(e: &PublishError, retry_after: u64) -> Self {
         let reason = match e {
-            PublishError::Overloaded => "overloaded",
             PublishError::QueueFull => "queue_full",
             PublishError::Timeout => "kafka_timeout",
             PublishError::Kafka(_) => "kafka_unavailable",
@@ -148,4 +148,29 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// Startup failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Kafka could not be set up.
+    #[error("kafka: {0}")]
+    Kafka(String),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// TLS material problem.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// State directory or snapshot problem.
+    #[error("state: {0}")]
+    State(String),
+    /// The plugin host could not start.
+    #[error(transparent)]
+    Plugins(#[from] crate::plugin::HostError),
 }

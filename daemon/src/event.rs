@@ -63,13 +63,23 @@ impl UnverifiedRequest {
     /// Runs `verifier` over the raw bytes; on success the request becomes a [`VerifiedEvent`]
     /// (with a fresh time-ordered event id) or a challenge answer.
     pub fn verify(self, verifier: &Verifier, ctx: &VerifyContext) -> Result<Verified, Reject> {
+        self.verify_with(|parts| verifier.verify(parts, ctx))
+    }
+
+    /// [`UnverifiedRequest::verify`] with the verification given as `check` over the request's
+    /// raw parts: ingress runs an admitted plugin call this way (on the plugin version it
+    /// admitted, see `PluginVerifier::verify_in`).
+    pub fn verify_with(
+        self,
+        check: impl FnOnce(&RequestParts<'_>) -> Result<Outcome, Reject>,
+    ) -> Result<Verified, Reject> {
         let parts = RequestParts {
             method: &self.method,
             headers: &self.headers,
             query: self.query.as_deref(),
             body: &self.body,
         };
-        match verifier.verify(&parts, ctx)? {
+        match check(&parts)? {
             Outcome::Challenge { content_type, body } => {
                 Ok(Verified::Challenge { content_type, body })
             }

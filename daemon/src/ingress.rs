@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};
 use crate::metrics as m;
 use crate::verify::VerifyContext;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The provider-facing routes (served identically on every listener).
 pub fn routes() -> Router<Arc<AppState>> {
@@ -95,18 +95,15 @@ async fn handle(
         .get(&id)
         .ok_or(ApiError::NotFound("unknown_webhook"))?;
     labels.webhook.clone_from(&id);
-    labels.verifier = entry.verifier.kind();
+    labels.verifier = entry.spec.verifier.kind();
     let method = req.method();
-    if method != http::Method::POST && !(method == http::Method::GET && entry.verifier.is_plugin())
+    if method != http::Method::POST && !(method == http::Method::GET && entry.spec.verifier.is_plugin())
     {
         return Err(ApiError::MethodNotAllowed);
     }
     let retry_after = st.cfg.kafka.retry_after_secs;
-    let mut held = st
-        .budget
-        .try_event()
-        .map_err(|e| ApiError::from_publish(&e, retry_after))?;
-    let limit = entry.body_limit(st.cfg.server.max_body_bytes);
+    let mut held = st.budget.try_event()?;
+    let limit = entry.spec.body_limit(st.cfg.server.max_body_bytes);
     let (parts, body) = req.into_parts();
     if let Some(len) = parts
         .headers
@@ -135,15 +132,17 @@ async fn handle(
         now_unix: now_ms.div_euclid(1000),
         url_verified: entry.url_verified(),
     };
-    let verified = if let crate::verify::Verifier::Plugin(pv) = &entry.verifier {
+    let verified = if let crate::verify::Verifier::Plugin(pv) = &entry.spec.verifier {
         // Bounded calls per plugin; a plugin that was slow lately runs off the async worker.
         let slot = pv.admit().await.map_err(|_| ApiError::Unavailable {
             reason: "plugin_busy",
             retry_after,
         })?;
-        slot.run(|| unverified.verify(&entry.verifier, &ctx))
+        // The call runs on the plugin version admitted, whose permit it holds (not on one a
+        // reload has put in the table since).
+        slot.run(|| unverified.verify_with(|parts| pv.verify_in(&slot, parts, &ctx)))
     } else {
-        unverified.verify(&entry.verifier, &ctx)
+        unverified.verify(&entry.spec.verifier, &ctx)
     }
     .map_err(ApiError::Rejected)?;
     if let Some(rec) = st.registry.mark_verified(&entry) {
@@ -159,9 +158,9 @@ async fn handle(
             body,
         } => Ok(Accepted::Handshake(status, content_type, body)),
         Verified::Event(mut ev) => {
-            if let Some(template) = entry.idempotency_template() {
-                let (payload, _) = crate::payload::build(ev.body(), ev.query());
-                let key = crate::sink::matching::resolve_template(template, &payload);
+            if let Some(template) = &entry.spec.idempotency_key {
+                let payload = hookd_payload::build(ev.body(), ev.query());
+                let key = hookd_payload::template::resolve(template, &payload);
                 ev.set_idempotency_key(key);
             }
             metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
@@ -183,7 +182,7 @@ async fn handle(
 async fn read_body(
     mut body: Body,
     limit: u64,
-    held: &mut crate::kafka::producer::Held,
+    held: &mut crate::admission::Held,
 ) -> Result<bytes::Bytes, ApiError> {
     // A body that arrives in one frame (the common small webhook) is kept as is, without a copy.
     // Further frames are gathered into one buffer reserved from the body's remaining length, at
@@ -200,8 +199,7 @@ async fn read_body(
             if total > limit {
                 return Err(ApiError::TooLarge);
             }
-            held.try_bytes(data.len())
-                .map_err(|e| ApiError::from_publish(&e, 1))?;
+            held.try_bytes(data.len())?;
             if first.is_none() && buf.is_empty() {
                 first = Some(data);
                 continue;

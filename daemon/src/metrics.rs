@@ -22,6 +22,12 @@ pub const BYTES_IN_TOTAL: &str = "hookd_request_body_bytes_total";
 /// Admin API requests by `method` and `status`.
 pub const ADMIN_REQUESTS_TOTAL: &str = "hookd_admin_requests_total";
 
+/// QUIC connection attempts by `action`: `accepted`, `retry` (address validation requested),
+/// `refused` (connection limit or shutting down).
+pub const H3_INCOMING_TOTAL: &str = "hookd_h3_incoming_total";
+/// Plugin calls that failed, by `plugin` and `kind`.
+pub const PLUGIN_ERRORS_TOTAL: &str = "hookd_plugin_errors_total";
+
 /// Conductor API latency by `op` and `outcome`.
 pub const CONDUCTOR_REQUEST_SECONDS: &str = "hookd_conductor_request_duration_seconds";
 /// Sink actions by `kind` (start, complete, skip, dry_run) and `outcome`.
@@ -77,5 +83,25 @@ fn describe() {
     describe_counter!(
         ADMIN_REQUESTS_TOTAL,
         "Admin API requests by method and status"
+    );
+    describe_counter!(H3_INCOMING_TOTAL, "QUIC connection attempts by action");
+    describe_counter!(
+        PLUGIN_ERRORS_TOTAL,
+        "Plugin calls that failed (request answered 500 plugin_error) by plugin and kind"
+    );
+    describe_histogram!(
+        CONDUCTOR_REQUEST_SECONDS,
+        Unit::Seconds,
+        "Conductor API request latency by operation and outcome"
+    );
+    describe_counter!(SINK_ACTIONS_TOTAL, "Sink actions by kind and outcome");
+    describe_gauge!(
+        SINK_LAG_MESSAGES,
+        "Events not yet processed by this sink instance, by partition"
+    );
+    describe_gauge!(SINK_WAITS_INDEXED, "Waiting tasks in the wait index");
+    describe_counter!(
+        SINK_DLQ_TOTAL,
+        "Records sent to the dead-letter topic, by reason"
     );
 }

@@ -1,12 +1,12 @@
-//! The webhook configuration model (Orkes `WebhookConfig`, JSON camelCase), its validation,
-//! secret masking, and the mapping from a config to a ready-to-run [`Verifier`].
+//! The webhook configuration as exchanged with the admin API and stored in the config topic
+//! (Orkes `WebhookConfig`, JSON camelCase): its field checks and secret masking. Plain data:
+//! what a definition *means* (verifier, starts, receivers) is built from it once, as a
+//! `webhook::Spec`, when it is registered.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::VerifyConfig;
-use crate::verify::{self, Secret, Verifier};
 
 /// What every API response shows instead of a secret.
 pub const MASK: &str = "***";
@@ -115,26 +115,21 @@ pub enum VerifierKind {
     WasmPlugin,
 }
 
-/// Why a webhook config is invalid (→ 400). Messages never contain secret values.
+/// Why a webhook config is invalid (→ 400). Messages name the field, never a secret value.
 #[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// A field is missing or wrong.
-    #[error("{0}")]
-    Invalid(String),
-    /// The verifier's key material is unusable.
-    #[error(transparent)]
-    Key(#[from] verify::KeyError),
-}
+#[error("{0}")]
+pub struct ModelError(pub String);
 
 fn bad(msg: impl Into<String>) -> ModelError {
-    ModelError::Invalid(msg.into())
+    ModelError(msg.into())
 }
 
 const RESERVED_START_KEYS: [&str; 2] = ["idempotencyKey", "idempotencyStrategy"];
 
 impl WebhookConfig {
-    /// Checks the config as Orkes does (spec §1) and that a verifier can be built from it.
-    pub fn validate(&self, defaults: &VerifyConfig) -> Result<(), ModelError> {
+    /// Checks the fields as Orkes does (name, id, what to do with an event, start versions);
+    /// the verifier's keys are checked when its spec is built.
+    pub fn validate_fields(&self) -> Result<(), ModelError> {
         if self.name.trim().is_empty() {
             return Err(bad("name is required"));
         }
@@ -193,83 +188,7 @@ impl WebhookConfig {
                 return Err(bad("maxBodyBytes must be greater than 0"));
             }
         }
-        crate::plugin::PluginVerifier::check_loaded(&defaults.plugins, self).map_err(bad)?;
-        self.build_verifier(defaults)?;
         Ok(())
-    }
-
-    /// Builds the verifier (decoding keys); fails with a message naming the field.
-    pub fn build_verifier(&self, d: &VerifyConfig) -> Result<Verifier, ModelError> {
-        let secret = || -> Result<Secret, ModelError> {
-            match self.secret_value.as_deref() {
-                Some(s) if !s.is_empty() && s != MASK => Ok(Secret::new(s.as_bytes().to_vec())),
-                _ => Err(bad(format!(
-                    "secretValue is required for verifier {}",
-                    self.verifier.as_str()
-                ))),
-            }
-        };
-        let tol = |default: u64| self.tolerance_seconds.unwrap_or(default);
-        Ok(match self.verifier {
-            VerifierKind::HeaderBased => {
-                let headers = self
-                    .headers
-                    .as_ref()
-                    .filter(|h| !h.is_empty())
-                    .ok_or_else(|| bad("HEADER_BASED needs at least one entry in headers"))?;
-                let mut list = Vec::with_capacity(headers.len());
-                for (k, v) in headers {
-                    if http::HeaderName::from_bytes(k.as_bytes()).is_err() {
-                        return Err(bad(format!("headers: `{k}` is not a valid header name")));
-                    }
-                    if v.is_empty() {
-                        return Err(bad(format!("headers.{k} must not be empty")));
-                    }
-                    list.push((k.clone(), Secret::new(v.as_bytes().to_vec())));
-                }
-                Verifier::Header(verify::header::HeaderVerifier::new(list)?)
-            }
-            VerifierKind::SignatureBased => Verifier::GitHub(verify::github::GitHubVerifier::new(
-                self.header_key.clone(),
-                vec![secret()?],
-            )?),
-            VerifierKind::HmacBased => Verifier::Teams(verify::teams::TeamsVerifier::new(
-                self.header_key.clone(),
-                &secret()?,
-            )?),
-            VerifierKind::SlackBased => {
-                let s = match self.secret_value.as_deref() {
-                    Some(s) if !s.is_empty() => Some(Secret::new(s.as_bytes().to_vec())),
-                    _ => None,
-                };
-                Verifier::Slack(verify::slack::SlackVerifier::new(
-                    s,
-                    tol(d.slack_tolerance_secs),
-                )?)
-            }
-            VerifierKind::Stripe => Verifier::Stripe(verify::stripe::StripeVerifier::new(
-                vec![secret()?],
-                tol(d.stripe_tolerance_secs),
-            )?),
-            VerifierKind::Sendgrid => {
-                let key = self
-                    .secret_key
-                    .as_deref()
-                    .filter(|k| !k.is_empty())
-                    .ok_or_else(|| bad("secretKey (SendGrid public key) is required"))?;
-                let t = tol(d.sendgrid_tolerance_secs);
-                Verifier::SendGrid(verify::sendgrid::SendGridVerifier::new(
-                    key,
-                    (t > 0).then_some(t),
-                )?)
-            }
-            VerifierKind::Twitter => {
-                return Err(bad("verifier TWITTER is not supported by hookd"));
-            }
-            VerifierKind::WasmPlugin => {
-                Verifier::Plugin(crate::plugin::PluginVerifier::new(&d.plugins, self).map_err(bad)?)
-            }
-        })
     }
 
     /// A copy safe to show: secrets and header values replaced by `"***"`.
@@ -375,35 +294,15 @@ mod tests {
     }
 
     #[test]
-    fn validation_messages() {
-        let d = VerifyConfig::default();
+    fn field_messages() {
         let mut c = gh();
         c.workflows_to_start = None;
-        assert!(c
-            .validate(&d)
-            .unwrap_err()
-            .to_string()
-            .contains("workflowsToStart"));
+        let e = c.validate_fields().unwrap_err().to_string();
+        assert!(e.contains("workflowsToStart"), "{e}");
         let mut c = gh();
-        c.secret_value = None;
-        assert!(c
-            .validate(&d)
-            .unwrap_err()
-            .to_string()
-            .contains("secretValue"));
-        let mut c = gh();
-        c.verifier = VerifierKind::HeaderBased;
-        c.headers = None;
-        assert!(c.validate(&d).unwrap_err().to_string().contains("headers"));
-        let mut c = gh();
-        c.verifier = VerifierKind::HmacBased;
-        c.secret_value = Some("not base64!!".into());
-        assert!(c.validate(&d).is_err());
-        let mut c = gh();
-        c.verifier = VerifierKind::Sendgrid;
-        c.secret_key = Some("AAAA".into());
-        assert!(c.validate(&d).is_err());
-        assert!(gh().validate(&d).is_ok());
+        c.name = " ".into();
+        assert!(c.validate_fields().unwrap_err().to_string().contains("name"));
+        assert!(gh().validate_fields().is_ok());
     }
 
     #[test]

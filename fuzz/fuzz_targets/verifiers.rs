@@ -1,25 +1,40 @@
 //! Every built-in verifier over arbitrary headers and bodies: never panics, and never accepts a
-//! request that is not signed with the configured secret.
+//! request that is not signed with the configured secret. Uses `hookd-verify` alone.
 #![no_main]
 
-use hookd::model::WebhookConfig;
-use hookd::verify::{Outcome, RequestParts, VerifyContext};
+use std::sync::OnceLock;
+
+use hookd_verify::github::GitHubVerifier;
+use hookd_verify::header::HeaderVerifier;
+use hookd_verify::sendgrid::SendGridVerifier;
+use hookd_verify::slack::SlackVerifier;
+use hookd_verify::stripe::StripeVerifier;
+use hookd_verify::teams::TeamsVerifier;
+use hookd_verify::{Builtin, Outcome, RequestParts, Secret, VerifyContext};
 use libfuzzer_sys::fuzz_target;
 
-fn verifiers() -> Vec<hookd::verify::Verifier> {
-    let d = hookd::config::VerifyConfig::default();
-    [
-        r#"{"name":"x","verifier":"SIGNATURE_BASED","secretValue":"s3cret","workflowsToStart":{"w":1}}"#,
-        r#"{"name":"x","verifier":"SIGNATURE_BASED","headerKey":"X-Hub-Signature","secretValue":"s3cret","workflowsToStart":{"w":1}}"#,
-        r#"{"name":"x","verifier":"STRIPE","secretValue":"whsec_x","workflowsToStart":{"w":1}}"#,
-        r#"{"name":"x","verifier":"SLACK_BASED","secretValue":"s3cret","workflowsToStart":{"w":1}}"#,
-        r#"{"name":"x","verifier":"HMAC_BASED","secretValue":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","workflowsToStart":{"w":1}}"#,
-        r#"{"name":"x","verifier":"SENDGRID","secretKey":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqqRIlFTXTUGPoL7h7JQH/9OKXd9BrT1b1CaJ0hbH41uCzOoqKrb648TOXRKoyxBi/HUFpurkQfz4WqpnEkohqA==","workflowsToStart":{"w":1}}"#,
-        r#"{"name":"x","verifier":"HEADER_BASED","headers":{"X-Token":"s3cret"},"workflowsToStart":{"w":1}}"#,
-    ]
-    .iter()
-    .map(|j| serde_json::from_str::<WebhookConfig>(j).unwrap().build_verifier(&d).unwrap())
-    .collect()
+/// The verifiers as hookd builds them with default `[verify]` settings (5-minute Stripe and
+/// Slack windows, no SendGrid window); built once, they hold no per-request state.
+fn verifiers() -> &'static [Builtin] {
+    static V: OnceLock<Vec<Builtin>> = OnceLock::new();
+    V.get_or_init(|| {
+        let s = || Secret::new("s3cret");
+        vec![
+            Builtin::GitHub(GitHubVerifier::new(None, vec![s()]).unwrap()),
+            Builtin::GitHub(GitHubVerifier::new(Some("X-Hub-Signature".into()), vec![s()]).unwrap()),
+            Builtin::Stripe(StripeVerifier::new(vec![Secret::new("whsec_x")], 300).unwrap()),
+            Builtin::Slack(SlackVerifier::new(Some(s()), 300).unwrap()),
+            Builtin::Teams(
+                TeamsVerifier::new(None, &Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="))
+                    .unwrap(),
+            ),
+            Builtin::SendGrid(
+                SendGridVerifier::new("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqqRIlFTXTUGPoL7h7JQH/9OKXd9BrT1b1CaJ0hbH41uCzOoqKrb648TOXRKoyxBi/HUFpurkQfz4WqpnEkohqA==", None)
+                    .unwrap(),
+            ),
+            Builtin::Header(HeaderVerifier::new(vec![("X-Token".into(), s())]).unwrap()),
+        ]
+    })
 }
 
 const NAMES: [&str; 9] = [

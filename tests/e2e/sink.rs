@@ -572,3 +572,54 @@ async fn two_sink_instances_share_work_waits_and_idempotency() {
     a.stop().await;
     z.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_webhook_starts_with_an_empty_history_on_every_instance() {
+    let (_cluster, b, _c) = shared_cluster().await;
+    // Dry-run sinks (no [conductor]): history is recorded and shared through the topic.
+    let a = TestDaemon::start_with(&b, "", None).await;
+    let z = TestDaemon::start_with(&b, "", None).await;
+    assert!(a.daemon.wait_ready(WAIT).await && z.daemon.wait_ready(WAIT).await);
+    let cfg = json!({"id": "reused", "workflowsToStart": {"wf": 1}});
+    let id = hook(&a, cfg.clone()).await;
+    for i in 0..3 {
+        assert_eq!(post(&a, &id, format!(r#"{{"old":{i}}}"#).as_bytes(), "").await, 200);
+    }
+    history(&a, &id, 3).await;
+    history(&z, &id, 3).await;
+    let r = admin_client()
+        .delete(format!("{}/api/metadata/webhook/{id}", a.admin_url()))
+        .header("X-Authorization", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for _ in 0..200 {
+        if z.get_webhook(&id).await.0 == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(z.get_webhook(&id).await.0, 404, "the delete reached the other instance");
+    assert_eq!(hook(&a, cfg).await, id, "recreated under the same id");
+    for d in [&a, &z] {
+        for _ in 0..200 {
+            if d.get_webhook(&id).await.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (s, w) = d.get_webhook(&id).await;
+        assert_eq!(s, 200);
+        assert_eq!(w["webhookExecutionHistory"], json!([]), "{w}");
+    }
+    // The new generation's events are recorded, and only they.
+    assert_eq!(post(&z, &id, br#"{"new":1}"#, "").await, 200);
+    for d in [&a, &z] {
+        let h = history(d, &id, 1).await;
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h[0]["payload"]["new"], 1);
+    }
+    a.stop().await;
+    z.stop().await;
+}

@@ -333,8 +333,7 @@ pub fn consume_all(bootstrap: &str, topic: &str, want: usize, timeout: Duration)
 
 /// Loads the shared provider vectors.
 pub fn vectors() -> serde_json::Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/providers.json");
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/providers.json");
     serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .unwrap()
 }

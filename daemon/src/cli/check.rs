@@ -25,10 +25,9 @@ pub(crate) fn run(path: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// Checks of a loaded config beyond what [`Config::load`] already validates; the error is
-/// printed as `hookd: <error>` (exit code 2).
-///
-/// Nothing yet: this is the hook point for deeper per-webhook checks.
-pub(crate) fn check(_cfg: &Config) -> Result<(), String> {
-    Ok(())
+/// Checks of a loaded config beyond what [`Config::load`] already validates (the static
+/// webhooks' verifiers: keys, plugin host); the error is printed as `hookd: <error>` (exit
+/// code 2).
+pub(crate) fn check(cfg: &Config) -> Result<(), String> {
+    crate::webhook::check_static(cfg)
 }

@@ -33,11 +33,9 @@ use tower::ServiceExt;
 
 use crate::config::Config;
 use crate::tls::TlsMaterial;
-use crate::StartError;
+use crate::error::StartError;
 
-/// QUIC connection attempts by `action`: `accepted`, `retry` (address validation requested),
-/// `refused` (connection limit or shutting down).
-pub const INCOMING_TOTAL: &str = "hookd_h3_incoming_total";
+use crate::metrics::H3_INCOMING_TOTAL as INCOMING_TOTAL;
 
 /// HTTP/3 error code H3_NO_ERROR, used to close connections gracefully.
 const H3_NO_ERROR: VarInt = VarInt::from_u32(0x100);
@@ -195,7 +193,6 @@ pub async fn serve(
     limits: H3Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    metrics::describe_counter!(INCOMING_TOTAL, "QUIC connection attempts by action");
     let conns = Arc::new(Semaphore::new(limits.max_connections));
     let handshaking = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();

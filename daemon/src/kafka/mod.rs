@@ -1,7 +1,6 @@
 //! Kafka plumbing: client settings, topic creation, the embedded mock cluster, the event
 //! producer, and the compacted config topic that shares webhook definitions between instances.
 
-pub mod config_sync;
 pub mod embedded;
 pub mod producer;
 pub mod tail;
@@ -73,10 +72,10 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
 /// (7-day retention) and the dead-letter topic.
 pub fn topic_plan(cfg: &Config) -> Vec<(String, i32)> {
     let p = cfg.kafka.partitions;
-    let t = crate::sink::process::Topics::new(cfg);
+    let t = cfg.topics();
     vec![
         (t.events, p),
-        (cfg.config_topic(), 1),
+        (t.config, 1),
         (t.starts, p),
         (t.waits, 1),
         (t.history, 1),

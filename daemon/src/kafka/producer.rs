@@ -1,8 +1,9 @@
 //! Durable publishing: a request completes only on the broker's delivery report.
 //!
 //! Idempotent producer with `acks=all`; batching is librdkafka's (`linger.ms`, `batch.*`). Memory
-//! is bounded twice: by [`Budget`] (events and body bytes held by hookd) and by librdkafka's own
-//! queue limits; when either is full the request is answered 503 instead of waiting unboundedly.
+//! is bounded twice: by the admission budget (`crate::admission`: events and body bytes held by
+//! hookd) and by librdkafka's own queue limits; when either is full the request is answered 503
+//! instead of waiting unboundedly.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +11,6 @@ use std::time::{Duration, Instant};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::event::VerifiedEvent;
 use crate::metrics as m;
@@ -18,9 +18,6 @@ use crate::metrics as m;
 /// Why an event could not be made durable in time (→ 503 with `Retry-After`).
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// hookd's in-flight budget is exhausted.
-    #[error("too many events in flight")]
-    Overloaded,
     /// librdkafka's queue stayed full until the deadline.
     #[error("producer queue full")]
     QueueFull,
@@ -30,64 +27,6 @@ pub enum PublishError {
     /// The broker refused the record, or the producer failed.
     #[error("kafka error: {0}")]
     Kafka(String),
-}
-
-/// Bounded in-flight budget: one permit per event and one per body byte.
-#[derive(Clone)]
-pub struct Budget {
-    events: Arc<Semaphore>,
-    bytes: Arc<Semaphore>,
-}
-
-/// Permits held by one request until its event is acknowledged (or refused).
-pub struct Held {
-    _event: OwnedSemaphorePermit,
-    bytes: Option<OwnedSemaphorePermit>,
-    bytes_sem: Arc<Semaphore>,
-}
-
-impl Budget {
-    /// A budget of `events` concurrent events and `bytes` body bytes.
-    pub fn new(events: usize, bytes: usize) -> Self {
-        Self {
-            events: Arc::new(Semaphore::new(events)),
-            bytes: Arc::new(Semaphore::new(bytes)),
-        }
-    }
-
-    /// Takes one event slot, or fails at once (backpressure answers, it never queues).
-    pub fn try_event(&self) -> Result<Held, PublishError> {
-        let p = self
-            .events
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| PublishError::Overloaded)?;
-        Ok(Held {
-            _event: p,
-            bytes: None,
-            bytes_sem: self.bytes.clone(),
-        })
-    }
-}
-
-impl Held {
-    /// Accounts `n` more body bytes, or fails at once when the byte budget is exhausted.
-    pub fn try_bytes(&mut self, n: usize) -> Result<(), PublishError> {
-        if n == 0 {
-            return Ok(());
-        }
-        let n = u32::try_from(n).map_err(|_| PublishError::Overloaded)?;
-        let p = self
-            .bytes_sem
-            .clone()
-            .try_acquire_many_owned(n)
-            .map_err(|_| PublishError::Overloaded)?;
-        match &mut self.bytes {
-            Some(held) => held.merge(p),
-            None => self.bytes = Some(p),
-        }
-        Ok(())
-    }
 }
 
 /// Publishes verified events to the events topic.

@@ -65,7 +65,7 @@ pub async fn run<A: Apply + ?Sized>(
     let partitions = loop {
         // A blocking call (up to 5 s while the broker is unreachable): off the async worker, or
         // every request on that worker waits with it.
-        match crate::run_blocking(|| consumer.fetch_metadata(Some(topic), Duration::from_secs(5))) {
+        match crate::clock::run_blocking(|| consumer.fetch_metadata(Some(topic), Duration::from_secs(5))) {
             Ok(md) => {
                 let n = md
                     .topics()

@@ -11,7 +11,7 @@ use wasmtime::component::{Linker, LinkerInstance, WasmList};
 use wasmtime::StoreContextMut;
 
 use super::sandbox::HostState;
-pub use crate::verify::hmac::{hmac_sha1, hmac_sha256};
+pub use hookd_verify::hmac::{hmac_sha1, hmac_sha256};
 
 /// The crypto interface's name as plugins import it.
 pub const INTERFACE: &str = concat!("hookd:verifier/crypto@", super::contract!());

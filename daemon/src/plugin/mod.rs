@@ -10,7 +10,11 @@
 //! Reload (`SIGHUP`, `POST /api/admin/plugins/reload`) rescans the directory: new and changed
 //! files are compiled, removed files are unloaded, and a file that fails to compile is reported
 //! while every other plugin — including the previous version of the failing one — stays loaded.
-//! Webhooks resolve their plugin by name on every request, so they pick up a reload at once.
+//! Requests resolve their plugin by name when they are admitted, so they pick up a reload at
+//! once; a call admitted before a reload still runs on the version it was admitted with. A new
+//! version of a plugin takes over its predecessor's call permits, so `max_concurrent_calls`
+//! bounds the calls of a plugin name running at once across reloads too (a plugin removed and
+//! added back starts afresh).
 
 pub mod crypto;
 pub mod sandbox;
@@ -90,8 +94,10 @@ pub struct Plugin {
     digest: [u8; 32],
     pre: sandbox::bindings::VerifierPre<sandbox::HostState>,
     idle: Mutex<Vec<sandbox::Sandbox>>,
+    /// `max_concurrent_calls` permits, shared by every version of the plugin (see the module
+    /// docs).
     calls: Arc<tokio::sync::Semaphore>,
-    /// Until when (ms on [`clock_ms`]) calls go through [`crate::run_blocking`]: set by a slow
+    /// Until when (ms on [`clock_ms`]) calls go through [`crate::clock::run_blocking`]: set by a slow
     /// call.
     suspect_until_ms: std::sync::atomic::AtomicU64,
     /// The host's tick counter (deadlines are kept in its ticks).
@@ -304,9 +310,15 @@ impl PluginHost {
             digest,
             pre,
             idle: Mutex::new(Vec::new()),
-            calls: Arc::new(tokio::sync::Semaphore::new(
-                self.limits.max_concurrent_calls,
-            )),
+            // Calls still running on the previous version hold permits of the new one.
+            calls: prev.map_or_else(
+                || {
+                    Arc::new(tokio::sync::Semaphore::new(
+                        self.limits.max_concurrent_calls,
+                    ))
+                },
+                |p| p.calls.clone(),
+            ),
             suspect_until_ms: std::sync::atomic::AtomicU64::new(0),
             ticks: self.ticks.clone(),
         };
@@ -326,7 +338,17 @@ impl PluginHost {
         req: sandbox::bindings::hookd::verifier::types::Request<'_>,
     ) -> Result<sandbox::Checked, Failure> {
         let p = self.get(name).ok_or(Failure::Missing)?;
-        p.call(&self.engine, &self.limits, req)
+        self.call_on(&p, req)
+    }
+
+    /// Runs `plugin` — a version this host loaded, current or not — on one request (on a pooled
+    /// instance); see [`Plugin::call`].
+    pub fn call_on(
+        &self,
+        plugin: &Plugin,
+        req: sandbox::bindings::hookd::verifier::types::Request<'_>,
+    ) -> Result<sandbox::Checked, Failure> {
+        plugin.call(&self.engine, &self.limits, req)
     }
 
     /// Like [`PluginHost::call`] but on a fresh instance that is dropped afterwards (benchmarks

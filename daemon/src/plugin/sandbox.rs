@@ -13,7 +13,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
 use super::Plugin;
 use crate::config::PluginsConfig;
-use crate::verify::{Outcome, Reject};
+use hookd_verify::{Outcome, Reject};
 
 /// Host bindings generated from `plugin-sdk/wit/verifier.wit`.
 pub mod bindings {

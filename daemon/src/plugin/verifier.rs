@@ -4,8 +4,9 @@
 //! `"verifier": "WASM_PLUGIN"`, `"plugin": "<name>"` (file stem in `[plugins] dir`),
 //! `"pluginParams": {name: value}` (free-form strings), secrets in `secretValue` and the
 //! optional list `pluginSecrets` (rotation; every entry masked as `"***"` in responses).
-//! `toleranceSeconds` is passed on. The plugin is looked up by name on every request, so a
-//! reload takes effect at once.
+//! `toleranceSeconds` is passed on. The plugin is looked up by name when a request is admitted
+//! ([`PluginVerifier::admit`]), so a reload takes effect at once for new requests; an admitted
+//! call runs on the plugin version it was admitted with ([`PluginVerifier::verify_in`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use super::sandbox::bindings::hookd::verifier::types::{Request, Settings};
 use super::{PluginHost, PluginLink, PLUGIN_ERRORS_TOTAL};
 use crate::model::WebhookConfig;
-use crate::verify::{Outcome, Reject, RequestParts, Secret, VerifyContext};
+use hookd_verify::{Outcome, Reject, RequestParts, Secret, VerifyContext};
 
 /// A configured plugin verifier.
 #[derive(Clone)]
@@ -105,7 +106,8 @@ impl PluginVerifier {
         &self.plugin
     }
 
-    /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]). When the plugin is
+    /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]) and pins the plugin
+    /// version then loaded: run the call with [`PluginVerifier::verify_in`]. When the plugin is
     /// not loaded the slot is empty (the call then reports it).
     pub async fn admit(&self) -> Result<Slot, super::Busy> {
         match self.host.as_ref().and_then(|h| h.get(&self.plugin)) {
@@ -118,7 +120,8 @@ impl PluginVerifier {
     }
 }
 
-/// One admitted call of a plugin: holds its concurrency permit until dropped.
+/// One admitted call of a plugin: the plugin version admitted (a reload may since have replaced
+/// it in the table) and its concurrency permit, held until dropped.
 pub struct Slot(Option<(Arc<super::Plugin>, tokio::sync::OwnedSemaphorePermit)>);
 
 impl Slot {
@@ -129,7 +132,7 @@ impl Slot {
     /// `block_in_place`, so a looping plugin holds no async worker.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         if self.0.as_ref().is_some_and(|(p, _)| p.is_suspect()) {
-            crate::run_blocking(f)
+            crate::clock::run_blocking(f)
         } else {
             f()
         }
@@ -197,13 +200,39 @@ impl PluginVerifier {
         })
     }
 
-    /// Runs the plugin. A failing plugin is counted (`hookd_plugin_errors_total`) and answers
-    /// [`Reject::PluginError`] (500 `plugin_error`).
+    /// Runs the admitted call of `slot` on the plugin version `slot` holds — not on whatever the
+    /// table holds under the name now (after a reload, another version with its own instances):
+    /// so calls that run at once on a plugin version are never more than its permits. A failing
+    /// plugin is counted (`hookd_plugin_errors_total`) and answers [`Reject::PluginError`] (500
+    /// `plugin_error`). `slot` must come from this verifier's [`PluginVerifier::admit`].
+    pub fn verify_in(
+        &self,
+        slot: &Slot,
+        req: &RequestParts<'_>,
+        ctx: &VerifyContext,
+    ) -> Result<Outcome, Reject> {
+        let result = match (&self.host, &slot.0) {
+            (Some(h), Some((p, _))) => self.with_request(req, ctx, |r| h.call_on(p, r)),
+            _ => Err(super::Failure::Missing),
+        };
+        self.answer(result)
+    }
+
+    /// Runs the plugin now loaded under the name, unadmitted: no concurrency bound (benchmarks,
+    /// tools). Ingress admits first and calls [`PluginVerifier::verify_in`]. Failures as there.
     pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
         let result = match &self.host {
             Some(h) => self.with_request(req, ctx, |r| h.call(&self.plugin, r)),
             None => Err(super::Failure::Missing),
         };
+        self.answer(result)
+    }
+
+    /// The answer to a plugin call's result (failures counted and logged).
+    fn answer(
+        &self,
+        result: Result<super::sandbox::Checked, super::Failure>,
+    ) -> Result<Outcome, Reject> {
         match result {
             Ok(checked) => checked,
             Err(f) => {
@@ -338,10 +367,7 @@ mod tests {
             let e = PluginVerifier::new(&PluginLink::Deferred, &hook(extra.clone())).unwrap_err();
             assert!(e.contains(msg), "{extra}: {e}");
         }
-        let e = hook(serde_json::json!({}))
-            .validate(&VerifyConfig::default())
-            .unwrap_err()
-            .to_string();
+        let e = PluginVerifier::new(&PluginLink::Off, &hook(serde_json::json!({}))).unwrap_err();
         assert!(e.contains("[plugins] dir"), "{e}");
     }
 
@@ -364,12 +390,5 @@ mod tests {
             let e = Config::from_toml(&format!("{MIN}[plugins]\n{bad}\n")).unwrap_err();
             assert!(e.to_string().contains(field), "{bad}: {e}");
         }
-        // A static WASM_PLUGIN webhook needs [plugins] dir; its plugin name is checked at start.
-        let hook = "[[webhooks]]\nid = \"p\"\nname = \"p\"\nverifier = \"WASM_PLUGIN\"\n\
-                    plugin = \"shopify\"\nworkflowsToStart = { wf = 1 }\n";
-        let e = Config::from_toml(&format!("{MIN}{hook}")).unwrap_err();
-        assert!(e.to_string().contains("[plugins] dir"), "{e}");
-        let c = Config::from_toml(&format!("{MIN}[plugins]\ndir = \"/plugins\"\n{hook}")).unwrap();
-        assert_eq!(c.webhooks[0].plugin.as_deref(), Some("shopify"));
     }
 }

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::config::ConductorConfig;
+use crate::config::ConductorConfig;
 use crate::verify::Secret;
 
 /// A Conductor call failure, classified for the sink.

@@ -4,6 +4,11 @@
 //! Entries hold the event id, whether a wait matched, the started and completed workflow ids, the
 //! payload (body + query, never request headers, so never signatures or `Authorization`) and the
 //! receive time. Payloads larger than `sink.history_max_payload_bytes` are replaced by a note.
+//!
+//! Each entry carries the generation of the webhook definition it was recorded for (the
+//! revision of its create): a webhook deleted and created again under the same id starts with
+//! an empty history on every instance, and entries of the old generation that are still in the
+//! topic (replayed at start, or late) never come back. A delete forgets the webhook's entries.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::RwLock;
@@ -41,14 +46,17 @@ pub struct HistoryEntry {
 pub struct HistoryRecord {
     /// Webhook id.
     pub webhook_id: String,
+    /// Generation of the webhook definition (see the module docs).
+    #[serde(default)]
+    pub generation: u64,
     /// Entry.
     pub entry: HistoryEntry,
 }
 
-/// Per-webhook rings.
+/// Per-webhook rings, each with the generation it belongs to.
 pub struct History {
     size: usize,
-    inner: RwLock<HashMap<String, VecDeque<HistoryEntry>>>,
+    inner: RwLock<HashMap<String, (u64, VecDeque<HistoryEntry>)>>,
 }
 
 impl History {
@@ -60,13 +68,21 @@ impl History {
         }
     }
 
-    /// Adds (or replaces, for a redelivered event) an entry.
-    pub fn insert(&self, webhook: &str, entry: HistoryEntry) {
+    /// Adds (or replaces, for a redelivered event) an entry of `generation`; a newer generation
+    /// replaces the ring, an older one is ignored.
+    pub fn insert(&self, webhook: &str, generation: u64, entry: HistoryEntry) {
         if self.size == 0 {
             return;
         }
         let mut g = self.inner.write().unwrap();
-        let ring = g.entry(webhook.to_string()).or_default();
+        let (gen, ring) = g.entry(webhook.to_string()).or_default();
+        if generation < *gen {
+            return;
+        }
+        if generation > *gen {
+            *gen = generation;
+            ring.clear();
+        }
         ring.retain(|e| e.event_id != entry.event_id);
         let pos = ring
             .iter()
@@ -76,13 +92,14 @@ impl History {
         ring.truncate(self.size);
     }
 
-    /// Newest first, as JSON values for the admin API.
-    pub fn get(&self, webhook: &str) -> Vec<Value> {
+    /// Newest first, as JSON values for the admin API: the entries of `generation` only.
+    pub fn get(&self, webhook: &str, generation: u64) -> Vec<Value> {
         self.inner
             .read()
             .unwrap()
             .get(webhook)
-            .map(|r| {
+            .filter(|(gen, _)| *gen == generation)
+            .map(|(_, r)| {
                 r.iter()
                     .filter_map(|e| serde_json::to_value(e).ok())
                     .collect()
@@ -100,7 +117,7 @@ impl tail::Apply for History {
     fn apply(&self, _key: &str, value: Option<&[u8]>) {
         if let Some(v) = value {
             match serde_json::from_slice::<HistoryRecord>(v) {
-                Ok(r) => self.insert(&r.webhook_id, r.entry),
+                Ok(r) => self.insert(&r.webhook_id, r.generation, r.entry),
                 Err(e) => tracing::warn!(error = %e, "skipping unreadable history record"),
             }
         }
@@ -137,13 +154,28 @@ mod tests {
     fn newest_first_bounded_deduplicated() {
         let h = History::new(3);
         for (id, ts) in [("a", 1), ("c", 3), ("b", 2), ("d", 4), ("c", 3)] {
-            h.insert("w", e(id, ts));
+            h.insert("w", 5, e(id, ts));
         }
-        let ids: Vec<String> = h
-            .get("w")
-            .iter()
-            .map(|v| v["eventId"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(ids, vec!["d", "c", "b"]);
+        let ids = |gen| -> Vec<String> {
+            h.get("w", gen)
+                .iter()
+                .map(|v| v["eventId"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(ids(5), vec!["d", "c", "b"]);
+        assert!(ids(4).is_empty(), "another generation sees nothing");
+    }
+
+    #[test]
+    fn a_new_generation_starts_empty_and_old_entries_stay_out() {
+        let h = History::new(3);
+        h.insert("w", 1, e("old", 1));
+        h.insert("w", 2, e("new", 2));
+        h.insert("w", 1, e("late-old", 3));
+        let got = h.get("w", 2);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["eventId"], "new");
+        h.forget("w");
+        assert!(h.get("w", 2).is_empty());
     }
 }

@@ -9,9 +9,7 @@
 //! and commit before the partition moves.
 
 pub mod conductor;
-pub mod config;
 pub mod history;
-pub mod matching;
 pub mod poller;
 pub mod process;
 pub mod runtime;

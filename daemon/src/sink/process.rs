@@ -11,14 +11,12 @@ use serde_json::{Map, Value};
 
 use super::conductor::{ConductorClient, ConductorError, StartWorkflowRequest, TaskResult};
 use super::history::{cap_payload, History, HistoryEntry, HistoryRecord};
-use super::matching::resolve_template;
 use super::starts::{self, StartRecord};
 use super::waits::WaitIndex;
-use crate::config::Config;
+use crate::config::{Config, Topics};
 use crate::kafka::producer::headers as h;
 use crate::metrics as m;
-use crate::model::WebhookConfig;
-use crate::store::Registry;
+use crate::webhook::{Entry, Registry, Strategy};
 
 /// How the sink acts.
 #[derive(Clone)]
@@ -27,38 +25,6 @@ pub enum Actions {
     Conductor(ConductorClient),
     /// No Conductor configured: log and record only.
     DryRun,
-}
-
-/// Topic names the sink uses.
-#[derive(Clone, Debug)]
-pub struct Topics {
-    /// Events (input).
-    pub events: String,
-    /// Idempotency records (co-partitioned with `events`).
-    pub starts: String,
-    /// Wait index.
-    pub waits: String,
-    /// Execution history.
-    pub history: String,
-    /// Dead letters.
-    pub dlq: String,
-}
-
-impl Topics {
-    /// From the config.
-    pub fn new(cfg: &Config) -> Self {
-        Self {
-            events: cfg.kafka.topic.clone(),
-            starts: cfg.derived_topic("starts"),
-            waits: cfg.derived_topic("waits"),
-            history: cfg.derived_topic("history"),
-            dlq: cfg
-                .sink
-                .dlq_topic
-                .clone()
-                .unwrap_or_else(|| cfg.derived_topic("dlq")),
-        }
-    }
 }
 
 /// A processing failure.
@@ -143,46 +109,6 @@ pub struct PartitionState {
     pub completed: Option<(i64, Vec<String>)>,
 }
 
-/// `idempotencyStrategy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// Start only if no execution with this key ever existed.
-    Fail,
-    /// Return the existing execution, start nothing.
-    ReturnExisting,
-    /// Start only if no RUNNING or PAUSED execution has this key.
-    FailOnRunning,
-}
-
-impl Strategy {
-    /// Missing or invalid → `FAIL`.
-    pub fn parse(s: Option<&str>) -> Self {
-        match s {
-            Some("RETURN_EXISTING") => Strategy::ReturnExisting,
-            Some("FAIL_ON_RUNNING") => Strategy::FailOnRunning,
-            _ => Strategy::Fail,
-        }
-    }
-    fn as_str(self) -> &'static str {
-        match self {
-            Strategy::Fail => "FAIL",
-            Strategy::ReturnExisting => "RETURN_EXISTING",
-            Strategy::FailOnRunning => "FAIL_ON_RUNNING",
-        }
-    }
-}
-
-/// The resolved `idempotencyKey` of an event for a webhook ("" = none).
-pub fn idempotency_key(webhook: &WebhookConfig, payload: &Map<String, Value>) -> String {
-    webhook
-        .workflows_to_start
-        .as_ref()
-        .and_then(|w| w.get("idempotencyKey"))
-        .and_then(Value::as_str)
-        .map(|t| resolve_template(t, payload))
-        .unwrap_or_default()
-}
-
 /// Everything the per-event logic needs.
 pub struct Processor {
     /// Config.
@@ -224,8 +150,7 @@ impl Processor {
             action("skip", "unknown_webhook");
             return Ok(());
         };
-        let webhook = entry.config();
-        let (payload, _) = crate::payload::build(ev.body(), ev.header(h::QUERY));
+        let payload = hookd_payload::build(ev.body(), ev.header(h::QUERY));
         let received = ev
             .header(h::RECEIVED_AT)
             .and_then(|v| v.parse().ok())
@@ -242,7 +167,7 @@ impl Processor {
         };
         let payload_value = Value::Object(payload);
         let res = self
-            .effects(ev, &webhook_id, &webhook, &payload_value, st, &mut hist)
+            .effects(ev, &entry, &payload_value, st, &mut hist)
             .await;
         match res {
             Ok(()) => {}
@@ -254,15 +179,14 @@ impl Processor {
         }
         st.completed = None;
         hist.payload = cap_payload(payload_value, self.cfg.sink.history_max_payload_bytes);
-        self.record_history(&webhook_id, hist);
+        self.record_history(&entry, hist);
         Ok(())
     }
 
     async fn effects(
         &self,
         ev: &EventMsg,
-        webhook_id: &str,
-        webhook: &WebhookConfig,
+        webhook: &Entry,
         payload: &Value,
         st: &mut PartitionState,
         hist: &mut HistoryEntry,
@@ -273,8 +197,9 @@ impl Processor {
             hist.matched = !ids.is_empty();
             hist.workflow_ids.extend(ids.iter().cloned());
         }
-        if let Some(receivers) = &webhook.receiver_workflow_names_to_versions {
-            for rec in self.waits.find(receivers, payload) {
+        let spec = &webhook.spec;
+        if !spec.receivers.is_empty() {
+            for rec in self.waits.find(&spec.receivers, payload) {
                 if let Actions::Conductor(c) = &self.actions {
                     let r = TaskResult {
                         workflow_instance_id: rec.workflow_id.clone(),
@@ -305,23 +230,19 @@ impl Processor {
             st.completed = Some((ev.offset, hist.workflow_ids.clone()));
         }
         // 2. starts
-        let Some(wts) = &webhook.workflows_to_start else {
-            return Ok(());
+        let key = match (ev.header(h::IDEMPOTENCY_KEY), &spec.idempotency_key) {
+            (Some(k), _) => k.to_string(),
+            (None, Some(template)) => hookd_payload::template::resolve(template, &map),
+            (None, None) => String::new(),
         };
-        let key = match ev.header(h::IDEMPOTENCY_KEY) {
-            Some(k) => k.to_string(),
-            None => idempotency_key(webhook, &map),
-        };
-        let strategy = Strategy::parse(wts.get("idempotencyStrategy").and_then(Value::as_str));
+        let webhook_id = webhook.id();
         let dedupe_id = ev
             .header(h::DELIVERY_ID)
             .or(ev.header(h::EVENT_ID))
             .unwrap_or_default()
             .to_string();
-        for (name, version) in wts {
-            let Some(version) = version.as_i64() else {
-                continue; // the reserved keys
-            };
+        for (name, version) in &spec.starts {
+            let version = *version;
             let (start_key, implicit) = if key.is_empty() {
                 (format!("event/{webhook_id}/{dedupe_id}/{name}"), true)
             } else {
@@ -333,8 +254,8 @@ impl Processor {
                 start_key,
                 implicit,
                 key: &key,
-                strategy,
-                created_by: webhook.created_by.clone(),
+                strategy: spec.strategy,
+                created_by: webhook.created_by().map(str::to_owned),
             };
             if let Some(id) = self.start_one(&spec, &map, ev.offset, st).await? {
                 hist.workflow_ids.push(id);
@@ -491,19 +412,21 @@ impl Processor {
         }
     }
 
-    fn record_history(&self, webhook: &str, entry: HistoryEntry) {
+    fn record_history(&self, webhook: &Entry, entry: HistoryEntry) {
+        let (id, generation) = (webhook.id(), webhook.generation());
         let rec = HistoryRecord {
-            webhook_id: webhook.to_string(),
+            webhook_id: id.to_string(),
+            generation,
             entry: entry.clone(),
         };
         let value = serde_json::to_vec(&rec).unwrap_or_default();
         let r = FutureRecord::to(&self.topics.history)
-            .key(webhook)
+            .key(id)
             .payload(&value);
         if let Err((e, _)) = self.producer.send_result(r) {
             tracing::warn!(error = %e, "cannot share a history entry");
         }
-        self.history.insert(webhook, entry);
+        self.history.insert(id, generation, entry);
     }
 
     async fn dead_letter(

@@ -7,18 +7,20 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::conductor::ConductorClient;
-use super::process::{Actions, Processor, Topics};
+use super::process::{Actions, Processor};
 use super::waits::WaitIndex;
 use crate::config::Config;
+use super::history::History;
 use crate::kafka;
-use crate::AppState;
+use crate::webhook::Registry;
 
 /// Starts the wait-index reader, the wait poller (with a Conductor) and the events consumer.
 /// Returns the consumer thread; it stops when `stop` is set.
 pub fn start(
     cfg: &Arc<Config>,
     bootstrap: &str,
-    state: &Arc<AppState>,
+    registry: &Arc<Registry>,
+    history: &Arc<History>,
     stop: Arc<AtomicBool>,
     background: &mut JoinSet<()>,
     shutdown: watch::Receiver<bool>,
@@ -37,13 +39,13 @@ pub fn start(
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
         if host.is_empty() {
-            format!("hookd-{}", &state.registry.instance[..8])
+            format!("hookd-{}", &registry.instance[..8])
         } else {
             format!("hookd-{host}")
         }
     });
     let waits = Arc::new(WaitIndex::default());
-    let topics = Topics::new(cfg);
+    let topics = cfg.topics();
     {
         let consumer = kafka::tail::consumer(cfg, bootstrap, "waits")?;
         let (w, topic, s) = (waits.clone(), topics.waits.clone(), shutdown.clone());
@@ -53,10 +55,10 @@ pub fn start(
     }
     let processor = Arc::new(Processor {
         cfg: cfg.clone(),
-        registry: state.registry.clone(),
+        registry: registry.clone(),
         actions: actions.clone(),
         waits,
-        history: state.history.clone(),
+        history: history.clone(),
         producer: kafka::config_producer(cfg, bootstrap)?,
         topics,
         worker_id,
@@ -65,7 +67,7 @@ pub fn start(
         background.spawn(super::poller::run(
             processor.clone(),
             client,
-            state.registry.instance.clone(),
+            registry.instance.clone(),
             shutdown,
         ));
     }

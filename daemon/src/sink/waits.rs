@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::matching::{strip_loop_suffix, wait_key, Matcher};
+use hookd_payload::matching::{strip_loop_suffix, wait_key, Matcher};
 use crate::kafka::tail;
 
 /// One waiting task as shared in the waits topic.

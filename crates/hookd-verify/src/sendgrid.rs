@@ -39,6 +39,9 @@ pub struct SendGridVerifier {
 }
 
 impl SendGridVerifier {
+    /// Metrics label of this verifier (`SENDGRID` webhooks).
+    pub const KIND: &'static str = "sendgrid";
+
     /// Builds the verifier from the public key as SendGrid shows it (base64 DER SPKI, or PEM)
     /// and an optional tolerance in seconds (`None` or `Some(0)`: no timestamp check, SendGrid's
     /// documented behaviour).

@@ -28,6 +28,9 @@ pub struct TeamsVerifier {
 }
 
 impl TeamsVerifier {
+    /// Metrics label of this verifier (`HMAC_BASED` webhooks).
+    pub const KIND: &'static str = "teams";
+
     /// Builds the verifier. `header_name` defaults to `Authorization`; `security_token_b64` is
     /// the security token as Teams shows it (base64; standard or URL-safe alphabet, padding
     /// optional, surrounding whitespace ignored). Not base64 or empty → [`KeyError`].

@@ -45,6 +45,9 @@ pub struct SlackVerifier {
 }
 
 impl SlackVerifier {
+    /// Metrics label of this verifier (`SLACK_BASED` webhooks).
+    pub const KIND: &'static str = "slack";
+
     /// Builds the verifier. `secret` = the app's signing secret (`None` = Orkes-compatible
     /// challenge-only mode, see the module docs); `tolerance_secs` = allowed clock difference
     /// (callers pass 300 by default; 0 disables the clock check). An empty secret is refused.

@@ -34,6 +34,9 @@ pub struct GitHubVerifier {
 }
 
 impl GitHubVerifier {
+    /// Metrics label of this verifier (`SIGNATURE_BASED` webhooks).
+    pub const KIND: &'static str = "github";
+
     /// Builds the verifier. `header_name` defaults to `X-Hub-Signature-256`; `X-Hub-Signature`
     /// selects legacy mode (`sha1=` accepted too). At least one non-empty secret is required;
     /// several = rotation.

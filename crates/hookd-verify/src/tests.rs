@@ -1,6 +1,7 @@
-//! Unit tests of the verifiers: every vector of `shared/vectors/providers.json` (github, stripe,
-//! slack, teams, sendgrid), the negative cases of `providers.md` §9, round trips through
-//! [`super::sign`], and property tests.
+//! Unit tests of the verifiers: every vector of `tests/vectors/providers.json` (github, stripe,
+//! slack, teams, sendgrid, and the GitLab, Bitbucket and Intercom entries of `misc`), the
+//! negative cases of each scheme (wrong secret, altered body, missing, garbled or stale
+//! headers), round trips through [`super::sign`], and property tests.
 
 use std::sync::OnceLock;
 
@@ -25,7 +26,7 @@ fn vectors() -> &'static Value {
     V.get_or_init(|| {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/providers.json"
+            "/../../tests/vectors/providers.json"
         );
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("cannot read test vectors at {path}: {e}"));
@@ -81,7 +82,7 @@ fn headers(list: &[(&str, &str)]) -> HeaderMap {
 }
 
 fn run_at(
-    v: &Verifier,
+    v: &Builtin,
     hs: &[(&str, &str)],
     body: &[u8],
     now_unix: i64,
@@ -103,7 +104,7 @@ fn run_at(
     )
 }
 
-fn run(v: &Verifier, hs: &[(&str, &str)], body: &[u8], now: i64) -> Result<Outcome, Reject> {
+fn run(v: &Builtin, hs: &[(&str, &str)], body: &[u8], now: i64) -> Result<Outcome, Reject> {
     run_at(v, hs, body, now, false)
 }
 
@@ -180,18 +181,15 @@ fn reject_reasons_and_statuses() {
 
 #[test]
 fn kinds() {
-    let gh = Verifier::GitHub(GitHubVerifier::new(None, vec![secret("x")]).unwrap());
-    let st = Verifier::Stripe(StripeVerifier::new(vec![secret("x")], 300).unwrap());
-    let sl = Verifier::Slack(SlackVerifier::new(None, 300).unwrap());
-    let tm = Verifier::Teams(TeamsVerifier::new(None, &secret("AAAA")).unwrap());
-    let sg = Verifier::SendGrid(
+    let gh = Builtin::GitHub(GitHubVerifier::new(None, vec![secret("x")]).unwrap());
+    let st = Builtin::Stripe(StripeVerifier::new(vec![secret("x")], 300).unwrap());
+    let sl = Builtin::Slack(SlackVerifier::new(None, 300).unwrap());
+    let tm = Builtin::Teams(TeamsVerifier::new(None, &secret("AAAA")).unwrap());
+    let sg = Builtin::SendGrid(
         SendGridVerifier::new(s(vector("sendgrid", "SG-1"), "public_key_b64_der"), None).unwrap(),
     );
-    let hd = Verifier::Header(HeaderVerifier::new(vec![("a".into(), secret("b"))]).unwrap());
-    let kinds: Vec<_> = [gh, st, sl, tm, sg, hd]
-        .iter()
-        .map(Verifier::kind)
-        .collect();
+    let hd = Builtin::Header(HeaderVerifier::new(vec![("a".into(), secret("b"))]).unwrap());
+    let kinds: Vec<_> = [gh, st, sl, tm, sg, hd].iter().map(Builtin::kind).collect();
     assert_eq!(
         kinds,
         ["github", "stripe", "slack", "teams", "sendgrid", "header"]
@@ -230,8 +228,8 @@ fn json_probe() {
 // ---------------------------------------------------------------------------------------------
 // GitHub
 
-fn github(header: Option<&str>, secrets: &[&str]) -> Verifier {
-    Verifier::GitHub(
+fn github(header: Option<&str>, secrets: &[&str]) -> Builtin {
+    Builtin::GitHub(
         GitHubVerifier::new(
             header.map(str::to_owned),
             secrets.iter().map(|x| secret(x)).collect(),
@@ -384,8 +382,8 @@ fn github_key_errors() {
 // ---------------------------------------------------------------------------------------------
 // Stripe
 
-fn stripe_v(secrets: &[&str], tolerance: u64) -> Verifier {
-    Verifier::Stripe(
+fn stripe_v(secrets: &[&str], tolerance: u64) -> Builtin {
+    Builtin::Stripe(
         StripeVerifier::new(secrets.iter().map(|x| secret(x)).collect(), tolerance).unwrap(),
     )
 }
@@ -527,8 +525,8 @@ fn stripe_header_parsing() {
 // ---------------------------------------------------------------------------------------------
 // Slack
 
-fn slack_v(sec: Option<&str>) -> Verifier {
-    Verifier::Slack(SlackVerifier::new(sec.map(secret), 300).unwrap())
+fn slack_v(sec: Option<&str>) -> Builtin {
+    Builtin::Slack(SlackVerifier::new(sec.map(secret), 300).unwrap())
 }
 
 const SSIG: &str = "X-Slack-Signature";
@@ -730,8 +728,8 @@ fn slack_signed_event_with_challenge_member_is_an_event() {
 // ---------------------------------------------------------------------------------------------
 // Teams
 
-fn teams_v(token: &str) -> Verifier {
-    Verifier::Teams(TeamsVerifier::new(None, &secret(token)).unwrap())
+fn teams_v(token: &str) -> Builtin {
+    Builtin::Teams(TeamsVerifier::new(None, &secret(token)).unwrap())
 }
 
 #[test]
@@ -806,7 +804,7 @@ fn teams_keys() {
         );
     }
     // custom header
-    let tm = Verifier::Teams(TeamsVerifier::new(Some("X-Sig".into()), &secret(tok)).unwrap());
+    let tm = Builtin::Teams(TeamsVerifier::new(Some("X-Sig".into()), &secret(tok)).unwrap());
     assert_eq!(
         run(&tm, &[("x-sig", s(v, "Authorization"))], &b, NOW),
         accept(None)
@@ -819,8 +817,8 @@ fn teams_keys() {
 const GSIG: &str = "X-Twilio-Email-Event-Webhook-Signature";
 const GTS: &str = "X-Twilio-Email-Event-Webhook-Timestamp";
 
-fn sendgrid_v(v: &Value, tolerance: Option<u64>) -> Verifier {
-    Verifier::SendGrid(SendGridVerifier::new(s(v, "public_key_b64_der"), tolerance).unwrap())
+fn sendgrid_v(v: &Value, tolerance: Option<u64>) -> Builtin {
+    Builtin::SendGrid(SendGridVerifier::new(s(v, "public_key_b64_der"), tolerance).unwrap())
 }
 
 fn is_high_s(sig_b64: &str) -> bool {
@@ -928,7 +926,7 @@ fn sendgrid_keys() {
         &key[64..]
     );
     for k in [pem.as_str(), &format!("  {key}\n")] {
-        let sg = Verifier::SendGrid(SendGridVerifier::new(k, None).unwrap());
+        let sg = Builtin::SendGrid(SendGridVerifier::new(k, None).unwrap());
         assert_eq!(
             run(&sg, &[(GSIG, s(v, GSIG)), (GTS, s(v, GTS))], &body(v), NOW),
             accept(None)
@@ -975,7 +973,7 @@ fn sendgrid_sign_round_trip() {
 
 #[test]
 fn header_based() {
-    let hv = Verifier::Header(
+    let hv = Builtin::Header(
         HeaderVerifier::new(vec![
             ("X-Gitlab-Token".into(), secret("gl-shared-token")),
             ("x-env".into(), secret("prod")),
@@ -1010,7 +1008,7 @@ fn header_based() {
     assert_eq!(run(&hv, &rep, b"{}", NOW), accept(None));
     // GitLab vector
     let gl = &vectors()["misc"]["gitlab"];
-    let hv = Verifier::Header(
+    let hv = Builtin::Header(
         HeaderVerifier::new(vec![(
             "X-Gitlab-Token".into(),
             secret(s(gl, "X-Gitlab-Token")),
@@ -1052,12 +1050,12 @@ proptest! {
     fn prop_github(sec in prop::collection::vec(any::<u8>(), 1..64),
                    body in prop::collection::vec(any::<u8>(), 1..512),
                    idx in any::<usize>(), mask in 1u8..=255) {
-        let gh = Verifier::GitHub(GitHubVerifier::new(None, vec![Secret::new(sec.clone())]).unwrap());
+        let gh = Builtin::GitHub(GitHubVerifier::new(None, vec![Secret::new(sec.clone())]).unwrap());
         let sig = sign::github_sha256(&sec, &body);
         let hs = [("X-Hub-Signature-256", sig.as_str())];
         prop_assert_eq!(run(&gh, &hs, &body, NOW), accept(None));
         prop_assert_eq!(run(&gh, &hs, &flip(&body, idx, mask), NOW), Err(Reject::BadSignature));
-        let legacy = Verifier::GitHub(
+        let legacy = Builtin::GitHub(
             GitHubVerifier::new(Some("X-Hub-Signature".into()), vec![Secret::new(sec.clone())]).unwrap());
         let sig1 = sign::github_sha1(&sec, &body);
         let hs1 = [("X-Hub-Signature", sig1.as_str())];
@@ -1069,7 +1067,7 @@ proptest! {
     fn prop_stripe(sec in "[ -~]{1,64}",
                    body in prop::collection::vec(any::<u8>(), 1..512),
                    t in 0i64..4_000_000_000, idx in any::<usize>(), mask in 1u8..=255) {
-        let st = Verifier::Stripe(StripeVerifier::new(vec![Secret::new(sec.clone())], 300).unwrap());
+        let st = Builtin::Stripe(StripeVerifier::new(vec![Secret::new(sec.clone())], 300).unwrap());
         let sig = sign::stripe(sec.as_bytes(), t, &body);
         let hs = [("Stripe-Signature", sig.as_str())];
         let accepted = matches!(run(&st, &hs, &body, t), Ok(Outcome::Accept { .. }));
@@ -1082,7 +1080,7 @@ proptest! {
                   body in prop::collection::vec(any::<u8>(), 1..512),
                   ts in 0i64..4_000_000_000, skew in -300i64..=300,
                   idx in any::<usize>(), mask in 1u8..=255) {
-        let sl = Verifier::Slack(SlackVerifier::new(Some(Secret::new(sec.clone())), 300).unwrap());
+        let sl = Builtin::Slack(SlackVerifier::new(Some(Secret::new(sec.clone())), 300).unwrap());
         let sig = sign::slack(sec.as_bytes(), ts, &body);
         let tss = ts.to_string();
         let hs = [("X-Slack-Signature", sig.as_str()), ("X-Slack-Request-Timestamp", tss.as_str())];
@@ -1095,7 +1093,7 @@ proptest! {
                   body in prop::collection::vec(any::<u8>(), 1..512),
                   idx in any::<usize>(), mask in 1u8..=255) {
         let tok = base64::engine::general_purpose::STANDARD.encode(&key);
-        let tm = Verifier::Teams(TeamsVerifier::new(None, &Secret::new(tok.clone())).unwrap());
+        let tm = Builtin::Teams(TeamsVerifier::new(None, &Secret::new(tok.clone())).unwrap());
         let sig = sign::teams(&tok, &body).unwrap();
         let hs = [("Authorization", sig.as_str())];
         let accepted = matches!(run(&tm, &hs, &body, NOW), Ok(Outcome::Accept { .. }));

@@ -1,13 +1,18 @@
-//! Provider signature verification over the raw request bytes.
+//! Provider signature verification over the raw request bytes: hookd's built-in webhook
+//! verifiers as pure functions, with no I/O and no runtime (no tokio, Kafka or wasmtime), so that
+//! fuzzers, benchmarks and other tools can use them alone.
 //!
-//! A [`Verifier`] is built once per webhook configuration (keys decoded and parsed up front,
-//! errors reported as [`KeyError`]) and then run on every request with [`Verifier::verify`].
-//! It sees only [`RequestParts`] (method, headers, query, raw body) and a [`VerifyContext`]
-//! (clock and whether the URL is already verified), and answers with an [`Outcome`] (queue the
-//! event, or answer a handshake) or a [`Reject`] (status + short reason code, never secret
-//! material, never the received signature).
+//! A [`Builtin`] verifier is built once per webhook configuration (keys decoded and parsed up
+//! front, errors reported as [`KeyError`]) and then run on every request with
+//! [`Builtin::verify`]. It sees only [`RequestParts`] (method, headers, query, raw body) and a
+//! [`VerifyContext`] (clock and whether the URL is already verified), and answers with an
+//! [`Outcome`] (queue the event, or answer a handshake) or a [`Reject`] (status + short reason
+//! code, never secret material, never the received signature). The daemon wraps [`Builtin`]
+//! together with its WebAssembly verifier plugins, which share [`Outcome`] and [`Reject`]
+//! (hence [`Outcome::Handshake`] and [`Reject::PluginError`], which no built-in verifier
+//! returns).
 //!
-//! Schemes (see `shared/spec/providers.md`):
+//! Schemes (described in `docs/verifiers.md`):
 //!
 //! | verifier | module | headers |
 //! |---|---|---|
@@ -18,7 +23,10 @@
 //! | `HMAC_BASED` (Teams) | [`teams`] | `Authorization: HMAC <base64>` |
 //! | `SENDGRID` | [`sendgrid`] | `X-Twilio-Email-Event-Webhook-Signature`/`-Timestamp` (ECDSA P-256) |
 //!
-//! [`sign`] generates the same signatures (tests, benches, `hookd sign`).
+//! [`sign`] generates the same signatures (tests, benches, `hookd sign`); [`hmac`] holds the
+//! keyed-HMAC and encoding helpers they share.
+
+#![warn(missing_docs)]
 
 pub mod github;
 pub mod header;
@@ -176,9 +184,9 @@ pub enum KeyError {
     PrivateKey,
 }
 
-/// One configured verifier, ready to run (keys already decoded/parsed).
+/// One configured built-in verifier, ready to run (keys already decoded/parsed).
 #[derive(Debug, Clone)]
-pub enum Verifier {
+pub enum Builtin {
     /// `HEADER_BASED`: fixed header values.
     Header(header::HeaderVerifier),
     /// `SLACK_BASED`: Slack request signing and `url_verification`.
@@ -191,42 +199,32 @@ pub enum Verifier {
     Teams(teams::TeamsVerifier),
     /// `SENDGRID`: Signed Event Webhook (ECDSA P-256).
     SendGrid(sendgrid::SendGridVerifier),
-    /// `WASM_PLUGIN`: a sandboxed WebAssembly verifier plugin.
-    Plugin(crate::plugin::PluginVerifier),
 }
 
-impl Verifier {
+impl Builtin {
     /// Verifies one request over its raw bytes.
     pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
         match self {
-            Verifier::Header(v) => v.verify(req, ctx),
-            Verifier::Slack(v) => v.verify(req, ctx),
-            Verifier::GitHub(v) => v.verify(req, ctx),
-            Verifier::Stripe(v) => v.verify(req, ctx),
-            Verifier::Teams(v) => v.verify(req, ctx),
-            Verifier::SendGrid(v) => v.verify(req, ctx),
-            Verifier::Plugin(v) => v.verify(req, ctx),
+            Builtin::Header(v) => v.verify(req, ctx),
+            Builtin::Slack(v) => v.verify(req, ctx),
+            Builtin::GitHub(v) => v.verify(req, ctx),
+            Builtin::Stripe(v) => v.verify(req, ctx),
+            Builtin::Teams(v) => v.verify(req, ctx),
+            Builtin::SendGrid(v) => v.verify(req, ctx),
         }
     }
 
-    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid`, `plugin`.
+    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid` (the
+    /// `KIND` of the variant's verifier).
     pub fn kind(&self) -> &'static str {
         match self {
-            Verifier::Header(_) => "header",
-            Verifier::Slack(_) => "slack",
-            Verifier::GitHub(_) => "github",
-            Verifier::Stripe(_) => "stripe",
-            Verifier::Teams(_) => "teams",
-            Verifier::SendGrid(_) => "sendgrid",
-            Verifier::Plugin(_) => "plugin",
+            Builtin::Header(_) => header::HeaderVerifier::KIND,
+            Builtin::Slack(_) => slack::SlackVerifier::KIND,
+            Builtin::GitHub(_) => github::GitHubVerifier::KIND,
+            Builtin::Stripe(_) => stripe::StripeVerifier::KIND,
+            Builtin::Teams(_) => teams::TeamsVerifier::KIND,
+            Builtin::SendGrid(_) => sendgrid::SendGridVerifier::KIND,
         }
-    }
-
-    /// Whether this is a plugin: it may run on `GET` (handshakes such as Meta's
-    /// `hub.challenge`; built-in verifiers accept only `POST`), and ingress bounds and
-    /// schedules its calls (see `PluginVerifier::admit` and `Slot::run` in `crate::plugin`).
-    pub fn is_plugin(&self) -> bool {
-        matches!(self, Verifier::Plugin(_))
     }
 }
 

@@ -48,6 +48,9 @@ pub struct ParsedHeader {
 }
 
 impl StripeVerifier {
+    /// Metrics label of this verifier (`STRIPE` webhooks).
+    pub const KIND: &'static str = "stripe";
+
     /// Builds the verifier from the endpoint signing secret(s) (`whsec_…`, used as UTF-8 bytes)
     /// and the tolerance in seconds (0 disables the timestamp check).
     pub fn new(secrets: Vec<Secret>, tolerance_secs: u64) -> Result<Self, KeyError> {

@@ -1,5 +1,5 @@
-//! Pure matching logic: the Orkes wait-index key, canonical JSON scalars, JSONPath lookups and the
-//! `idempotencyKey` template.
+//! Matching events to waiting tasks: the Orkes wait-index key, canonical JSON values and JSONPath
+//! lookups.
 //!
 //! Key: `[workflowName, version, referenceName without "__N", v1, v2, …]` serialized as a JSON
 //! array, where `v1…` are the canonical forms of the match values in the order of the sorted
@@ -136,67 +136,6 @@ pub fn wait_key(
     index_key(workflow, version, reference, &values)
 }
 
-/// Resolves an `idempotencyKey` template: every `${workflow.input.<path>}` is replaced by the
-/// payload value at the dotted path (strings as-is, other values as canonical JSON); a missing
-/// value resolves to empty. Other text is kept.
-pub fn resolve_template(template: &str, payload: &Map<String, Value>) -> String {
-    const OPEN: &str = "${workflow.input.";
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find(OPEN) {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + OPEN.len()..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[i..]);
-            return out;
-        };
-        let path = &after[..end];
-        if let Some(v) = lookup_dotted(payload, path) {
-            match v {
-                Value::String(s) => out.push_str(s),
-                Value::Null => {}
-                other => out.push_str(&canonical(other)),
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn lookup_dotted<'a>(payload: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut segs = path.split('.');
-    let first = segs.next()?;
-    let (name, idx) = split_index(first);
-    let mut cur = payload.get(name)?;
-    for i in idx {
-        cur = cur.get(i)?;
-    }
-    for seg in segs {
-        let (name, idx) = split_index(seg);
-        cur = cur.get(name)?;
-        for i in idx {
-            cur = cur.get(i)?;
-        }
-    }
-    Some(cur)
-}
-
-/// `items[0][2]` → (`items`, [0, 2]).
-fn split_index(seg: &str) -> (&str, Vec<usize>) {
-    match seg.find('[') {
-        None => (seg, Vec::new()),
-        Some(i) => {
-            let idx = seg[i..]
-                .split(['[', ']'])
-                .filter(|s| !s.is_empty())
-                .filter_map(|s| s.parse().ok())
-                .collect();
-            (&seg[..i], idx)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,26 +196,6 @@ mod tests {
             m.key_for(&json!({"event": {"type": "message", "user": "7"}}))
                 .unwrap(),
             wk
-        );
-    }
-
-    #[test]
-    fn templates() {
-        let p = json!({"id": "o-1", "n": 5, "a": {"b": [ {"c": true} ]}});
-        let p = p.as_object().unwrap();
-        assert_eq!(
-            resolve_template("order-${workflow.input.id}", p),
-            "order-o-1"
-        );
-        assert_eq!(
-            resolve_template("${workflow.input.n}/${workflow.input.a.b[0].c}", p),
-            "5/true"
-        );
-        assert_eq!(resolve_template("${workflow.input.missing}", p), "");
-        assert_eq!(resolve_template("static", p), "static");
-        assert_eq!(
-            resolve_template("x-${workflow.input.id", p),
-            "x-${workflow.input.id"
         );
     }
 

@@ -18,15 +18,14 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::VerifyConfig;
+use super::spec::{Spec, SpecBuilder};
 use crate::model::WebhookConfig;
-use crate::verify::Verifier;
 
 /// A registered webhook, ready to verify requests.
 pub struct Entry {
     config: WebhookConfig,
-    /// The verifier built from `config`.
-    pub verifier: Verifier,
+    /// What `config` means (verifier, starts, receivers), built once.
+    pub spec: Spec,
     url_verified: AtomicBool,
     created_rev: u64,
     /// Defined in the config file (read-only through the API).
@@ -48,18 +47,14 @@ impl Entry {
     pub fn url_verified(&self) -> bool {
         self.url_verified.load(Ordering::Relaxed)
     }
-    /// Effective body limit.
-    pub fn body_limit(&self, default: u64) -> u64 {
-        self.config.body_limit(default)
+    /// Revision of the create this definition descends from: a re-create under the same id
+    /// starts a new generation (fresh `urlVerified`, empty history).
+    pub fn generation(&self) -> u64 {
+        self.created_rev
     }
-    /// The `workflowsToStart.idempotencyKey` template, if any.
-    pub fn idempotency_template(&self) -> Option<&str> {
-        self.config
-            .workflows_to_start
-            .as_ref()?
-            .get("idempotencyKey")?
-            .as_str()
-            .filter(|t| !t.is_empty())
+    /// The user who created it (`createdBy`).
+    pub fn created_by(&self) -> Option<&str> {
+        self.config.created_by.as_deref()
     }
 }
 
@@ -121,10 +116,14 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// Called with the id of a webhook that was deleted (here or on another instance).
+pub type Removed = Box<dyn Fn(&str) + Send + Sync>;
+
 /// The registry.
 pub struct Registry {
     inner: RwLock<Inner>,
-    defaults: VerifyConfig,
+    builder: SpecBuilder,
+    on_removed: RwLock<Option<Removed>>,
     state_file: Option<PathBuf>,
     clock: AtomicU64,
     /// This instance's id (tie-break of equal revisions).
@@ -147,12 +146,13 @@ impl Registry {
     /// A registry with the static webhooks of the config and the snapshot in `state_dir`.
     pub fn new(
         statics: &[WebhookConfig],
-        defaults: VerifyConfig,
+        builder: SpecBuilder,
         state_dir: Option<PathBuf>,
     ) -> Result<Self, String> {
         let reg = Registry {
             inner: RwLock::new(Inner::default()),
-            defaults,
+            builder,
+            on_removed: RwLock::new(None),
             state_file: state_dir.map(|d| d.join("webhooks.json")),
             clock: AtomicU64::new(0),
             instance: uuid::Uuid::new_v4().to_string(),
@@ -188,9 +188,7 @@ impl Registry {
         is_static: bool,
         verified: &HashMap<String, VerifiedRecord>,
     ) -> Result<Entry, String> {
-        let verifier = config
-            .build_verifier(&self.defaults)
-            .map_err(|e| e.to_string())?;
+        let spec = self.builder.build(&config)?;
         let id = config.id.clone().unwrap_or_default();
         let v = verified
             .get(&id)
@@ -201,11 +199,17 @@ impl Registry {
                 webhook_execution_history: Vec::new(),
                 ..config
             },
-            verifier,
+            spec,
             url_verified: AtomicBool::new(v),
             created_rev,
             is_static,
         })
+    }
+
+    /// Sets what to do when a webhook is deleted (here or on another instance): the daemon
+    /// forgets its execution history.
+    pub fn on_removed(&self, f: Removed) {
+        *self.on_removed.write().unwrap() = Some(f);
     }
 
     /// Looks a webhook up (the per-request path: one read lock, one `Arc` clone).
@@ -255,9 +259,7 @@ impl Registry {
         config.id = Some(id);
         config.url_verified = false;
         config.webhook_execution_history.clear();
-        config
-            .validate(&self.defaults)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.builder.build(&config).map_err(StoreError::Invalid)?;
         let rev = self.next_rev();
         Ok(WebhookRecord {
             rev,
@@ -287,9 +289,7 @@ impl Registry {
         if config.created_by.is_none() {
             config.created_by.clone_from(&cur.config.created_by);
         }
-        config
-            .validate(&self.defaults)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.builder.build(&config).map_err(StoreError::Invalid)?;
         Ok(WebhookRecord {
             rev: self.next_rev(),
             created_rev: cur.created_rev,
@@ -341,7 +341,11 @@ impl Registry {
             }
         }
         if rec.deleted {
-            inner.live.remove(&id);
+            if inner.live.remove(&id).is_some() {
+                if let Some(f) = self.on_removed.read().unwrap().as_ref() {
+                    f(&id);
+                }
+            }
             inner.verified.remove(&id);
         } else if let Some(cfg) = rec.config.clone() {
             let prev_verified = inner

@@ -14,9 +14,9 @@ use std::time::Duration;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 
-use super::tail;
+use crate::kafka::tail;
 
-use crate::store::{Registry, StoreError, VerifiedRecord, WebhookRecord};
+use super::registry::{Registry, StoreError, VerifiedRecord, WebhookRecord};
 
 /// Publishes registry changes and applies the topic to the registry.
 pub struct ConfigSync {

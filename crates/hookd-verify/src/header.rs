@@ -19,6 +19,9 @@ pub struct HeaderVerifier {
 }
 
 impl HeaderVerifier {
+    /// Metrics label of this verifier (`HEADER_BASED` webhooks).
+    pub const KIND: &'static str = "header";
+
     /// Builds the verifier from `(header name, expected value)` pairs. At least one header is
     /// required; names must be valid HTTP header names and values must not be empty.
     pub fn new(headers: Vec<(String, Secret)>) -> Result<Self, KeyError> {

@@ -1,35 +1,20 @@
-//! The event payload of spec §4, parsed with simd-json.
+//! An event's payload and what is computed from it: built from the raw body and query string
+//! (simd-json), the `idempotencyKey` template ([`template`]), and the canonical values and keys
+//! that match events to waiting tasks ([`matching`]). Pure functions, no I/O: ingress, the sink,
+//! the benches and `fuzz/` share them.
 //!
+//! The payload:
 //! The body parsed as JSON; a JSON body that is not an object becomes `{"request": <value>}`; a
 //! non-JSON body becomes `{}`; then query parameters are merged on top at the top level (they
 //! win over body keys; a repeated parameter keeps its last value).
+
+pub mod matching;
+pub mod template;
 
 use serde_json::{Map, Value};
 
 /// The payload that matching, workflow input and task output use.
 pub type Payload = Map<String, Value>;
-
-/// What a body is, as far as the payload is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
-    /// A JSON object.
-    Object,
-    /// JSON, but not an object (array, string, number, …).
-    OtherJson,
-    /// Not JSON (form bodies, text, binary, empty).
-    NotJson,
-}
-
-impl BodyKind {
-    /// Short label used in Kafka headers and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BodyKind::Object => "object",
-            BodyKind::OtherJson => "json",
-            BodyKind::NotJson => "raw",
-        }
-    }
-}
 
 /// Parses a body with simd-json (which needs a scratch copy: it parses in place).
 fn parse(body: &[u8]) -> Option<Value> {
@@ -44,23 +29,23 @@ fn parse(body: &[u8]) -> Option<Value> {
     }
 }
 
-/// Builds the payload of spec §4 from the raw body and query string.
-pub fn build(body: &[u8], query: Option<&str>) -> (Payload, BodyKind) {
-    let (mut map, kind) = match parse(body) {
-        Some(Value::Object(m)) => (m, BodyKind::Object),
+/// Builds the payload from the raw body and query string (see the crate docs).
+pub fn build(body: &[u8], query: Option<&str>) -> Payload {
+    let mut map = match parse(body) {
+        Some(Value::Object(m)) => m,
         Some(other) => {
             let mut m = Map::new();
             m.insert("request".into(), other);
-            (m, BodyKind::OtherJson)
+            m
         }
-        None => (Map::new(), BodyKind::NotJson),
+        None => Map::new(),
     };
     if let Some(q) = query {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
             map.insert(k.into_owned(), Value::String(v.into_owned()));
         }
     }
-    (map, kind)
+    map
 }
 
 /// The same payload built with serde_json only (the benchmark baseline for simd-json).
@@ -90,40 +75,35 @@ mod tests {
 
     #[test]
     fn object_body() {
-        let (p, k) = build(br#"{"a":1,"b":{"c":"x"}}"#, None);
+        let p = build(br#"{"a":1,"b":{"c":"x"}}"#, None);
         assert_eq!(Value::Object(p), json!({"a":1,"b":{"c":"x"}}));
-        assert_eq!(k, BodyKind::Object);
     }
 
     #[test]
     fn non_object_json_is_wrapped() {
-        let (p, k) = build(b"[1,2]", None);
+        let p = build(b"[1,2]", None);
         assert_eq!(Value::Object(p), json!({"request":[1,2]}));
-        assert_eq!(k, BodyKind::OtherJson);
-        let (p, _) = build(b"\"hi\"", None);
+        let p = build(b"\"hi\"", None);
         assert_eq!(Value::Object(p), json!({"request":"hi"}));
     }
 
     #[test]
     fn non_json_is_empty() {
         for b in [&b"token=x&a=b"[..], b"", b"  ", b"{broken", b"\xff\xfe"] {
-            let (p, k) = build(b, None);
-            assert!(p.is_empty());
-            assert_eq!(k, BodyKind::NotJson);
+            assert!(build(b, None).is_empty());
         }
     }
 
     #[test]
     fn big_numbers_are_json() {
         // found by fuzz/payload: integers beyond u64
-        let (p, k) = build(b"1000000000000000000000000", None);
-        assert_eq!(k, BodyKind::OtherJson);
+        let p = build(b"1000000000000000000000000", None);
         assert_eq!(p["request"].as_f64(), Some(1e24));
     }
 
     #[test]
     fn query_wins_over_body() {
-        let (p, _) = build(br#"{"a":1,"b":2}"#, Some("a=q&c=%20x&c=last"));
+        let p = build(br#"{"a":1,"b":2}"#, Some("a=q&c=%20x&c=last"));
         assert_eq!(Value::Object(p), json!({"a":"q","b":2,"c":"last"}));
     }
 
@@ -132,7 +112,7 @@ mod tests {
         fn simd_json_agrees_with_serde_json(v in arb_json(), q in "[a-c=&]{0,8}") {
             let body = serde_json::to_vec(&v).unwrap();
             let q = Some(q.as_str());
-            prop_assert_eq!(build(&body, q).0, build_with_serde_json(&body, q));
+            prop_assert_eq!(build(&body, q), build_with_serde_json(&body, q));
         }
 
         #[test]

@@ -1,0 +1,161 @@
+//! `[server]`: listeners, limits, timeouts, the admin token, the instance's role.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{invalid, ConfigError};
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Plain HTTP/1.1 + h2c listener (TLS terminated at the load balancer). Empty string disables it.
+    #[serde(default = "d_listen")]
+    pub listen: String,
+    /// HTTPS listener (HTTP/1.1 and HTTP/2 by ALPN). Unset: no TLS listener.
+    #[serde(default)]
+    pub tls_listen: Option<String>,
+    /// PEM certificate chain for `tls_listen`; unset: a self-signed localhost certificate is generated.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Admin API, health and metrics listener (plain HTTP; keep it on a private network).
+    #[serde(default = "d_admin_listen")]
+    pub admin_listen: String,
+    /// Token for the admin API: `X-Authorization: <token>` or `Authorization: Bearer <token>`.
+    pub admin_token: String,
+    /// Directory for persistent local state (webhook snapshot, generated certificate).
+    #[serde(default = "d_state_dir")]
+    pub state_dir: PathBuf,
+    /// Default body limit per request, bytes (per-webhook `maxBodyBytes` overrides it).
+    #[serde(default = "d_max_body")]
+    pub max_body_bytes: u64,
+    /// Maximum number of request headers.
+    #[serde(default = "d_max_headers")]
+    pub max_headers: usize,
+    /// Maximum total size of the request head (request line + headers), bytes.
+    #[serde(default = "d_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Time allowed to receive a request's headers; also the keep-alive idle timeout, ms.
+    #[serde(default = "d_header_timeout")]
+    pub header_read_timeout_ms: u64,
+    /// Time allowed to receive a whole request body, ms.
+    #[serde(default = "d_body_timeout")]
+    pub body_read_timeout_ms: u64,
+    /// Maximum concurrent connections per listener.
+    #[serde(default = "d_max_conns")]
+    pub max_connections: usize,
+    /// Grace period for draining connections on shutdown, ms.
+    #[serde(default = "d_drain")]
+    pub shutdown_grace_ms: u64,
+    /// What this instance runs: `both` (default), `ingest` (listeners only) or `sink` (no
+    /// provider-facing listeners). The `--role` flag overrides it.
+    #[serde(default)]
+    pub role: Role,
+    /// Name recorded as `createdBy` for webhooks created through the admin API.
+    #[serde(default = "d_admin_principal")]
+    pub admin_principal: String,
+    /// HTTP/3 (QUIC, UDP) listener using the `tls_listen` certificate. Unset: on whenever
+    /// `tls_listen` is set, on the same port over UDP; `""` disables HTTP/3.
+    #[serde(default)]
+    pub h3_listen: Option<String>,
+    /// Maximum concurrent request streams per HTTP/3 connection.
+    #[serde(default = "d_h3_max_streams")]
+    pub h3_max_streams: u32,
+    /// QUIC handshakes in progress at or above which new, unvalidated clients must first
+    /// prove their address with a Retry round trip (0: always).
+    #[serde(default = "d_h3_retry_threshold")]
+    pub h3_retry_threshold: usize,
+}
+
+impl ServerConfig {
+    /// The configured HTTP/3 address: `None` when HTTP/3 is off, `Some(None)` for "the
+    /// `tls_listen` port over UDP" (the default), `Some(Some(addr))` when set explicitly.
+    pub fn h3_address(&self) -> Option<Option<&str>> {
+        self.tls_listen.as_ref()?;
+        match self.h3_listen.as_deref() {
+            None => Some(None),
+            Some("") => None,
+            Some(a) => Some(Some(a)),
+        }
+    }
+}
+
+/// What an instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Ingest and sink.
+    #[default]
+    Both,
+    /// Provider-facing listeners and publishing only.
+    Ingest,
+    /// Consume the events topic and act on Conductor only.
+    Sink,
+}
+
+impl Role {
+    /// Runs the provider-facing listeners.
+    pub fn ingest(self) -> bool {
+        matches!(self, Role::Both | Role::Ingest)
+    }
+    /// Runs the sink stage.
+    pub fn sink(self) -> bool {
+        matches!(self, Role::Both | Role::Sink)
+    }
+}
+
+/// Parses a listen address (`host:port`; `localhost` allowed).
+pub fn parse_addr(field: &str, s: &str) -> Result<SocketAddr, ConfigError> {
+    let s2 = s.replace("localhost:", "127.0.0.1:");
+    s2.parse().map_err(|_| {
+        invalid(
+            field,
+            format!("`{s}` is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+fn d_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn d_admin_listen() -> String {
+    "127.0.0.1:9090".into()
+}
+fn d_state_dir() -> PathBuf {
+    PathBuf::from("./hookd-state")
+}
+fn d_max_body() -> u64 {
+    25 * 1024 * 1024
+}
+fn d_max_headers() -> usize {
+    100
+}
+fn d_max_header_bytes() -> usize {
+    64 * 1024
+}
+fn d_header_timeout() -> u64 {
+    10_000
+}
+fn d_body_timeout() -> u64 {
+    30_000
+}
+fn d_max_conns() -> usize {
+    10_000
+}
+fn d_drain() -> u64 {
+    10_000
+}
+fn d_admin_principal() -> String {
+    "admin".into()
+}
+fn d_h3_max_streams() -> u32 {
+    256
+}
+fn d_h3_retry_threshold() -> usize {
+    128
+}

@@ -1,0 +1,42 @@
+//! The shared state every HTTP handler (provider routes and admin API) reads: the configuration
+//! and the runtime handles the daemon built. Built once by `crate::daemon`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::watch;
+
+use crate::admission::Budget;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::kafka::producer::EventPublisher;
+use crate::sink::history::History;
+use crate::webhook::{ConfigSync, Registry};
+
+/// Shared state of all handlers.
+pub(crate) struct AppState {
+    /// The validated configuration.
+    pub cfg: Arc<Config>,
+    /// Webhook registry.
+    pub registry: Arc<Registry>,
+    /// Config-topic sync.
+    pub sync: Arc<ConfigSync>,
+    /// Events producer.
+    pub publisher: EventPublisher,
+    /// In-flight budget.
+    pub budget: Budget,
+    /// True once the registry caught up with the config topic.
+    pub ready: watch::Receiver<bool>,
+    /// Prometheus handle.
+    pub metrics: PrometheusHandle,
+    /// Clock.
+    pub clock: Clock,
+    /// `server.body_read_timeout_ms`.
+    pub body_timeout: Duration,
+    /// Execution history of every webhook (filled by the sink stage, on every instance).
+    pub history: Arc<History>,
+    /// The WebAssembly verifier plugin host (`[plugins] dir` set).
+    pub plugins: Option<Arc<crate::plugin::PluginHost>>,
+}
+
