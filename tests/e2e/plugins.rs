@@ -1,16 +1,19 @@
 //! WebAssembly verifier plugins, built from source (`plugins/`): through the real host, and
 //! through the real HTTP path of a daemon with `[plugins] dir` — the shared vectors accept and
 //! reject, handshakes answer and mark the URL verified, hostile plugins are contained while other
-//! webhooks keep answering, and a reload picks up new plugins.
+//! webhooks keep answering, and a reload picks up new plugins without lifting a plugin's
+//! concurrency limit.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ed25519_dalek::Signer;
 use hmac::{Hmac, Mac};
+use hookd_e2e::hookd::model::WebhookConfig;
 use hookd_e2e::hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Settings};
-use hookd_e2e::hookd::plugin::{Failure, Limits, PluginHost};
-use hookd_e2e::hookd::verify::{sign, Outcome, Reject};
+use hookd_e2e::hookd::plugin::{Failure, Limits, PluginHost, PluginLink, PluginVerifier};
+use hookd_e2e::hookd::verify::{sign, Outcome, Reject, RequestParts, VerifyContext};
 use hookd_e2e::*;
 use serde_json::Value;
 use sha2::Sha256;
@@ -702,6 +705,145 @@ async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
             && l.contains("plugin=\"shopify\"")
             && l.contains("kind=\"missing\"")));
     d.stop().await;
+}
+
+/// `component` with a custom section appended: the same plugin in a different file, which a
+/// reload compiles as a new version (an unchanged file keeps the loaded one).
+fn with_custom_section(component: &[u8], payload: &[u8]) -> Vec<u8> {
+    let name = b"hookd-test";
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name);
+    section.extend_from_slice(payload);
+    assert!(
+        section.len() < 128,
+        "the size is written as one LEB128 byte"
+    );
+    let mut out = component.to_vec();
+    out.push(0); // custom section id
+    out.push(section.len() as u8);
+    out.extend(section);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_while_a_call_is_in_flight_keeps_the_concurrency_limit() {
+    // One call at a time; a loop call holds its slot for at least its 6 s deadline (wall clock).
+    // The first call is admitted, then the plugin file changes and is reloaded (a new version,
+    // as a new build would be), then a second call comes in. The new version must not run it
+    // beside the first call: the second waits for the one slot and is answered 503 plugin_busy
+    // after the 1 s admission wait — or, should the reload have taken so long that the first
+    // call ended within that second, it gets the slot then and ends at its own deadline, at
+    // least two deadlines after the first request was sent. Were the new version given slots of
+    // its own, the second call would run at once, beside the first, and end in 500 plugin_error
+    // a deadline after the reload.
+    const DEADLINE: Duration = Duration::from_secs(6);
+    let dir = plugins::dir_with(&["loop"]);
+    let cfg = format!(
+        "{}max_concurrent_calls = 1\n",
+        plugins::config(dir.path(), DEADLINE.as_millis() as u64)
+    );
+    let d = TestDaemon::start(&cfg).await;
+    let lp = plugin_hook(&d, "loop", json!({})).await;
+    let sent = Instant::now();
+    let first = async {
+        let r = post(&d, &lp, &[], b"{}").await;
+        (r, sent.elapsed())
+    };
+    let reload_then_second = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let v2 = with_custom_section(&std::fs::read(plugins::wasm("loop")).unwrap(), b"v2");
+        std::fs::write(dir.path().join("loop.wasm"), v2).unwrap();
+        let (st, rep) = admin(&d, http::Method::POST, "/api/admin/plugins/reload", None).await;
+        let reloaded = sent.elapsed();
+        assert_eq!(st, 200, "{rep}");
+        assert_eq!(rep["loaded"], json!(["loop"]), "{rep}");
+        assert_eq!(rep["failed"], json!({}), "{rep}");
+        let r = post(&d, &lp, &[], b"{}").await;
+        (r, reloaded, sent.elapsed())
+    };
+    let ((first, first_done), (second, reloaded, second_done)) =
+        tokio::join!(first, reload_then_second);
+    let times = format!(
+        "after the first request: reloaded at {reloaded:?}, first answered at {first_done:?}, \
+         second at {second_done:?}"
+    );
+    assert!(
+        reloaded < first_done,
+        "the reload did not happen while the first call was in flight (test premise); {times}"
+    );
+    assert_eq!(
+        (first.status, first.error()),
+        (500, "plugin_error".into()),
+        "the first call ends at its deadline; {times}"
+    );
+    match (second.status, second.error().as_str()) {
+        (503, "plugin_busy") => {}
+        // A tick of slack: deadlines are counted in 1 ms epoch ticks.
+        (500, "plugin_error") => assert!(
+            second_done >= 2 * DEADLINE - Duration::from_millis(100),
+            "the reloaded plugin ran a call beside the one still in flight; {times}"
+        ),
+        other => panic!("second call: {other:?}; {times}"),
+    }
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admitted_call_runs_on_the_plugin_version_it_was_admitted_with() {
+    // Version 1 of plugin `p` is noop (rejects with missing-signature), version 2 is trap
+    // (every call fails); one call at a time. No timing: the test holds the slot itself.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.wasm");
+    std::fs::copy(plugins::wasm("noop"), &file).unwrap();
+    let limits = Limits {
+        memory_bytes: 16 << 20,
+        deadline_ticks: 1000,
+        pool_size: 4,
+        max_concurrent_calls: 1,
+        max_output_bytes: 64 << 10,
+    };
+    let host = Arc::new(PluginHost::new(dir.path().to_path_buf(), limits).unwrap());
+    assert!(host.reload().failed.is_empty());
+    let cfg: WebhookConfig = serde_json::from_value(json!({"id": "w", "name": "p",
+        "verifier": "WASM_PLUGIN", "plugin": "p", "workflowsToStart": {"wf": 1}}))
+    .unwrap();
+    let pv = PluginVerifier::new(&PluginLink::Host(host.clone()), &cfg).unwrap();
+    let (method, headers) = (http::Method::POST, http::HeaderMap::new());
+    let parts = RequestParts {
+        method: &method,
+        headers: &headers,
+        query: None,
+        body: b"{}",
+    };
+    let ctx = VerifyContext {
+        now_unix: 0,
+        url_verified: false,
+    };
+
+    let slot = pv.admit().await.expect("a free slot");
+    std::fs::copy(plugins::wasm("trap"), &file).unwrap();
+    let rep = host.reload();
+    assert!(rep.failed.is_empty(), "{rep:?}");
+    assert_eq!(
+        pv.verify(&parts, &ctx),
+        Err(Reject::PluginError),
+        "the table holds version 2 now"
+    );
+    // The call admitted before the reload runs on version 1, whose slot it holds.
+    assert_eq!(
+        pv.verify_in(&slot, &parts, &ctx),
+        Err(Reject::MissingSignature)
+    );
+    // Version 2 took over version 1's slots: while that call is admitted, another one waits
+    // (1 s) and is refused.
+    assert!(pv.admit().await.is_err(), "a second call was admitted");
+    drop(slot);
+    let slot = pv.admit().await.expect("the slot is free again");
+    assert_eq!(
+        pv.verify_in(&slot, &parts, &ctx),
+        Err(Reject::PluginError),
+        "new calls run on version 2"
+    );
 }
 
 /// A hostile plugin, its params, and the failure it must produce.
