@@ -35,7 +35,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy};
 
 use crate::config::PluginsConfig;
 pub use sandbox::{Failure, Limits};
-pub use verifier::{PluginVerifier, Slot};
+pub use verifier::PluginVerifier;
 
 /// Plugin failures by `plugin` and `kind` (deadline, memory, trap, output, missing,
 /// instantiate: the request got 500 `plugin_error`; busy: 503 `plugin_busy`).
@@ -104,13 +104,6 @@ pub struct Plugin {
     ticks: sandbox::Ticks,
 }
 
-impl Plugin {
-    /// The plugin's name (its file stem).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
-
 /// Result of a (re)load.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct ReloadReport {
@@ -160,6 +153,7 @@ impl PluginHost {
     /// [`PluginHost::new`] with wasmtime's pooling instance allocator sized for 64 concurrent
     /// instances (the benchmark compares the allocators).
     #[doc(hidden)]
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // benches and e2e tests
     pub fn with_pooling_allocator(dir: PathBuf, limits: Limits) -> Result<PluginHost, HostError> {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_component_instances(64)
@@ -224,11 +218,6 @@ impl PluginHost {
     /// The plugin directory.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The sandbox limits.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
     }
 
     /// The loaded plugin `name`.
@@ -354,6 +343,7 @@ impl PluginHost {
     /// Like [`PluginHost::call`] but on a fresh instance that is dropped afterwards (benchmarks
     /// compare it with the pooled path).
     #[doc(hidden)]
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // benches and e2e tests
     pub fn call_fresh(
         &self,
         name: &str,

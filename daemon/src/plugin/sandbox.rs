@@ -60,11 +60,6 @@ impl Limits {
         }
     }
 
-    /// The deadline as a duration.
-    pub fn deadline(&self) -> Duration {
-        super::TICK * u32::try_from(self.deadline_ticks).unwrap_or(u32::MAX)
-    }
-
     /// Extra ticks a call that is not getting the CPU may be granted.
     fn grace_ticks(&self) -> u64 {
         self.deadline_ticks.saturating_mul(3).max(2)
@@ -308,6 +303,7 @@ impl Plugin {
     }
 
     /// Runs one call on a fresh instance that is dropped afterwards.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // benches and e2e tests
     pub fn call_fresh(
         &self,
         engine: &Engine,

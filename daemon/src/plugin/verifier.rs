@@ -101,11 +101,6 @@ impl PluginVerifier {
         ))
     }
 
-    /// The plugin's name.
-    pub fn plugin(&self) -> &str {
-        &self.plugin
-    }
-
     /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]) and pins the plugin
     /// version then loaded: run the call with [`PluginVerifier::verify_in`]. When the plugin is
     /// not loaded the slot is empty (the call then reports it).
@@ -249,6 +244,7 @@ impl PluginVerifier {
 const MAX_KEPT_HEADER_BUFFER: usize = 16 * 1024;
 
 /// `name: value` lines joined by `\n` (see `headers` in the WIT file).
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // benches and e2e tests
 pub fn header_block(headers: &http::HeaderMap) -> String {
     let mut out = String::new();
     header_block_into(headers, &mut out);
