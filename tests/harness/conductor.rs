@@ -1,5 +1,5 @@
-//! A Conductor API double: an HTTP server implementing the endpoints hookd's sink uses (spec §6)
-//! with their real JSON shapes — workflow starts (with or without idempotency enforcement, like
+//! A Conductor API double: an HTTP server implementing the endpoints hookd's sink uses
+//! (`docs/sink.md`, "Conductor REST calls") with their real JSON shapes — workflow starts (with or without idempotency enforcement, like
 //! Orkes or OSS), workflow lookup and correlation search, task batch polls, task updates — plus
 //! switches to inject outages, latency, lost responses, 400s and Orkes token auth.
 

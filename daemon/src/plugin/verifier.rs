@@ -296,7 +296,7 @@ impl fmt::Debug for PluginVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, VerifyConfig};
+    use crate::config::Config;
 
     fn hook(extra: serde_json::Value) -> WebhookConfig {
         let mut v = serde_json::json!({"id": "w1", "name": "p", "verifier": "WASM_PLUGIN",

@@ -1,5 +1,5 @@
-//! A client for the Conductor REST API the sink uses (spec §6), with Orkes auth, timeouts and
-//! retries with backoff and jitter on timeouts, 429 and 5xx.
+//! A client for the Conductor REST API the sink uses (`docs/sink.md`, "Conductor REST calls"),
+//! with Orkes auth, timeouts and retries with backoff and jitter on timeouts, 429 and 5xx.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub struct StartWorkflowRequest {
     /// Correlation id (hookd sets a deterministic token used to recover after a crash).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
-    /// Input: the payload of spec §4.
+    /// Input: the event payload (`hookd_payload::build`).
     pub input: Map<String, Value>,
     /// Always empty.
     #[serde(default)]

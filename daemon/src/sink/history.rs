@@ -1,5 +1,5 @@
-//! Execution history per webhook (spec §5): newest first, `sink.history_size` entries, shared by
-//! every instance through `<topic>.history` (key = webhook id) that each instance tails.
+//! Execution history per webhook (`docs/sink.md`): newest first, `sink.history_size` entries,
+//! shared by every instance through `<topic>.history` (key = webhook id) that each instance tails.
 //!
 //! Entries hold the event id, whether a wait matched, the started and completed workflow ids, the
 //! payload (body + query, never request headers, so never signatures or `Authorization`) and the
@@ -28,7 +28,7 @@ pub struct HistoryEntry {
     pub matched: bool,
     /// Completed-task workflows and started (or existing, for `RETURN_EXISTING`) workflows.
     pub workflow_ids: Vec<String>,
-    /// The payload of spec §4.
+    /// The event payload (`hookd_payload::build`).
     pub payload: Value,
     /// Receive time, epoch ms.
     pub time_stamp: i64,
