@@ -3,15 +3,21 @@
 //!
 //! The schemes themselves (GitHub, Stripe, Slack, Teams, SendGrid, header-based), [`Secret`],
 //! [`sign`], the HMAC helpers and the request/outcome types live in `hookd-verify`, which
-//! depends on no runtime (no tokio, no Kafka, no wasmtime) and is re-exported here, so
-//! `crate::verify::X` paths are unchanged. What stays in the daemon is [`Verifier`], which adds
-//! the `WASM_PLUGIN` case ([`crate::plugin::PluginVerifier`]) to the built-in ones. The schemes
-//! are described in `docs/verifiers.md`.
+//! depends on no runtime (no tokio, no Kafka, no wasmtime) and is re-exported here (the HMAC
+//! helpers only with the `testing` feature), so `crate::verify::X` paths are unchanged. What
+//! stays in the daemon is [`Verifier`], which adds the `WASM_PLUGIN` case
+//! ([`crate::plugin::PluginVerifier`]) to the built-in ones. The schemes are described in
+//! `docs/verifiers.md`.
 
 pub use hookd_verify::{
-    github, header, hmac, secret, sendgrid, sign, slack, stripe, teams, Builtin, KeyError, Outcome,
-    Reject, RequestParts, Secret, VerifyContext,
+    github, header, sendgrid, sign, slack, stripe, teams, Builtin, KeyError, Outcome, Reject,
+    RequestParts, Secret, VerifyContext,
 };
+
+/// The HMAC helpers (the benches sign with them; the daemon's plugin host uses
+/// `hookd_verify::hmac` directly).
+#[cfg(feature = "testing")]
+pub use hookd_verify::hmac;
 
 /// One configured verifier, ready to run (keys already decoded/parsed): a built-in scheme or a
 /// plugin. The built-in variants mirror [`Builtin`]'s (convert with `From<Builtin>`).
