@@ -68,7 +68,8 @@ machine | tee "$OUT/machine.md" >&2
 if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   log "criterion micro-benchmarks"
   quick=(); [ "$QUICK" = 1 ] && quick=(--quick)
-  cargo bench -p hookd-benches --bench hot_path -- "${quick[@]}" 2>&1 \
+  { cargo bench -p hookd-verify --bench verify -- "${quick[@]}" 2>&1
+    cargo bench -p hookd-benches --bench hot_path -- "${quick[@]}" 2>&1; } \
     | grep -v '^\s*\(Compiling\|Finished\|Running\)' | tee "$OUT/criterion.txt" >&2
 fi
 

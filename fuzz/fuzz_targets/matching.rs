@@ -1,7 +1,8 @@
 //! Templates and canonical keys over arbitrary JSON: never panic; equal values give equal keys.
 #![no_main]
 
-use hookd::sink::matching::{canonical, index_key, resolve_template};
+use hookd_payload::matching::{canonical, index_key};
+use hookd_payload::template::resolve as resolve_template;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,11 +9,11 @@ fuzz_target!(|data: &[u8]| {
     let (split, body) = data.split_first().map(|(s, b)| (*s as usize, b)).unwrap_or((0, data));
     let q = std::str::from_utf8(&body[..split.min(body.len())]).ok();
     let body = &body[split.min(body.len())..];
-    let (p, _) = hookd::payload::build(body, q);
-    let reference = hookd::payload::build_with_serde_json(body, q);
+    let p = hookd_payload::build(body, q);
+    let reference = hookd_payload::build_with_serde_json(body, q);
     if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
         let canon = |m: serde_json::Map<String, serde_json::Value>| {
-            hookd::sink::matching::canonical(&serde_json::Value::Object(m))
+            hookd_payload::matching::canonical(&serde_json::Value::Object(m))
         };
         assert_eq!(canon(p), canon(reference));
     }

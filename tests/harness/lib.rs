@@ -331,7 +331,7 @@ pub fn consume_all(bootstrap: &str, topic: &str, want: usize, timeout: Duration)
     out
 }
 
-/// Loads the shared provider vectors.
+/// Loads the provider test vectors (`tests/vectors/providers.json`, see `docs/verifiers.md`).
 pub fn vectors() -> serde_json::Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/providers.json");
     serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
