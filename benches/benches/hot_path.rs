@@ -21,10 +21,10 @@ use hookd::config::VerifyConfig;
 use hookd::event::{UnverifiedRequest, Verified};
 use hookd::kafka::producer::event_record;
 use hookd::model::WebhookConfig;
-use hookd::webhook::SpecBuilder;
-use hookd_payload::matching::{wait_key, Matcher};
 use hookd::verify::{sign, Verifier, VerifyContext};
+use hookd::webhook::SpecBuilder;
 use hookd_benches::shapes::{Generator, Provider};
+use hookd_payload::matching::{wait_key, Matcher};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::json;
 

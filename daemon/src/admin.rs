@@ -18,8 +18,8 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::model::{Tag, WebhookConfig};
-use crate::webhook::Entry;
 use crate::state::AppState;
+use crate::webhook::Entry;
 
 /// The admin router.
 pub fn routes(state: Arc<AppState>) -> Router {

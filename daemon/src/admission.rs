@@ -88,11 +88,23 @@ mod tests {
         let b = Budget::new(1, 10, 7);
         let mut held = b.try_event().unwrap();
         let e = b.try_event().err().expect("one event slot");
-        assert!(matches!(e, ApiError::Unavailable { reason: "overloaded", retry_after: 7 }));
+        assert!(matches!(
+            e,
+            ApiError::Unavailable {
+                reason: "overloaded",
+                retry_after: 7
+            }
+        ));
         held.try_bytes(10).unwrap();
         let e = held.try_bytes(1).unwrap_err();
-        assert!(matches!(e, ApiError::Unavailable { retry_after: 7, .. }), "{e:?}");
+        assert!(
+            matches!(e, ApiError::Unavailable { retry_after: 7, .. }),
+            "{e:?}"
+        );
         drop(held);
-        assert!(b.try_event().is_ok(), "permits return when the request ends");
+        assert!(
+            b.try_event().is_ok(),
+            "permits return when the request ends"
+        );
     }
 }

@@ -23,4 +23,3 @@ pub fn system_clock() -> Clock {
             .unwrap_or(0)
     })
 }
-

@@ -15,13 +15,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::admission::Budget;
-pub use crate::error::StartError;
-pub(crate) use crate::state::AppState;
 use crate::clock::{system_clock, Clock};
 use crate::config::Config;
+pub use crate::error::StartError;
 use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::producer::EventPublisher;
 use crate::plugin::PluginLink;
+pub(crate) use crate::state::AppState;
 use crate::webhook::{ConfigSync, Registry, SpecBuilder};
 use crate::{admin, h3, ingress, kafka, metrics, plugin, server, sink, tls};
 

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use crate::verify::{Outcome, Reject, RequestParts, Verifier, VerifyContext};
+use crate::verify::{Outcome, Reject, Reply, RequestParts, Verifier, VerifyContext};
 
 /// A request as received, not yet trusted.
 #[derive(Debug)]
@@ -29,21 +29,7 @@ pub enum Verified {
     /// An authentic event, to be published.
     Event(VerifiedEvent),
     /// A handshake answered synchronously; nothing is published.
-    Challenge {
-        /// Response content type.
-        content_type: &'static str,
-        /// Response body.
-        body: Bytes,
-    },
-    /// A plugin's handshake answered synchronously; nothing is published.
-    Handshake {
-        /// Response status (2xx).
-        status: http::StatusCode,
-        /// Response content type.
-        content_type: http::HeaderValue,
-        /// Response body.
-        body: Bytes,
-    },
+    Reply(Reply),
 }
 
 /// An event whose authenticity was checked. Fields are read-only outside this module.
@@ -80,18 +66,7 @@ impl UnverifiedRequest {
             body: &self.body,
         };
         match check(&parts)? {
-            Outcome::Challenge { content_type, body } => {
-                Ok(Verified::Challenge { content_type, body })
-            }
-            Outcome::Handshake {
-                status,
-                content_type,
-                body,
-            } => Ok(Verified::Handshake {
-                status,
-                content_type,
-                body,
-            }),
+            Outcome::Reply(r) => Ok(Verified::Reply(r)),
             Outcome::Accept { delivery_id } => Ok(Verified::Event(VerifiedEvent {
                 event_id: uuid::Uuid::now_v7().to_string(),
                 content_type: self

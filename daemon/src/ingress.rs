@@ -16,8 +16,8 @@ use http_body_util::BodyExt;
 use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};
 use crate::metrics as m;
-use crate::verify::VerifyContext;
 use crate::state::AppState;
+use crate::verify::{Reply, VerifyContext};
 
 /// The provider-facing routes (served identically on every listener).
 pub fn routes() -> Router<Arc<AppState>> {
@@ -49,8 +49,8 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     };
     let res = handle(&st, id, req, &mut labels).await;
     let outcome = match &res {
-        Ok(Accepted::Event) => "accepted",
-        Ok(Accepted::Challenge(..) | Accepted::Handshake(..)) => "challenge",
+        Ok(None) => "accepted",
+        Ok(Some(_)) => "challenge",
         Err(ApiError::Rejected(crate::verify::Reject::PluginError)) => "error",
         Err(ApiError::Rejected(_) | ApiError::TooLarge | ApiError::Malformed(_)) => "rejected",
         Err(ApiError::NotFound(_)) => "unknown_webhook",
@@ -67,29 +67,25 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     metrics::histogram!(m::REQUEST_SECONDS, "outcome" => outcome, "protocol" => proto)
         .record(start.elapsed().as_secs_f64());
     match res {
-        Ok(Accepted::Event) => StatusCode::OK.into_response(),
-        Ok(Accepted::Challenge(ct, body)) => {
-            (StatusCode::OK, [(http::header::CONTENT_TYPE, ct)], body).into_response()
-        }
-        Ok(Accepted::Handshake(status, ct, body)) => {
-            (status, [(http::header::CONTENT_TYPE, ct)], body).into_response()
-        }
+        Ok(None) => StatusCode::OK.into_response(),
+        Ok(Some(r)) => (
+            r.status,
+            [(http::header::CONTENT_TYPE, r.content_type)],
+            r.body,
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-enum Accepted {
-    Event,
-    Challenge(&'static str, bytes::Bytes),
-    Handshake(StatusCode, http::HeaderValue, bytes::Bytes),
-}
-
+/// Verifies and publishes one request: `Ok(None)` once its event is durable in Kafka (answered
+/// `200`), `Ok(Some(reply))` for a handshake answered as it is.
 async fn handle(
     st: &AppState,
     id: String,
     req: Request,
     labels: &mut Labels,
-) -> Result<Accepted, ApiError> {
+) -> Result<Option<Reply>, ApiError> {
     let entry = st
         .registry
         .get(&id)
@@ -97,7 +93,8 @@ async fn handle(
     labels.webhook.clone_from(&id);
     labels.verifier = entry.spec.verifier.kind();
     let method = req.method();
-    if method != http::Method::POST && !(method == http::Method::GET && entry.spec.verifier.is_plugin())
+    if method != http::Method::POST
+        && !(method == http::Method::GET && entry.spec.verifier.is_plugin())
     {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -151,12 +148,7 @@ async fn handle(
         tokio::spawn(async move { sync.write_verified(&wid, rec).await });
     }
     match verified {
-        Verified::Challenge { content_type, body } => Ok(Accepted::Challenge(content_type, body)),
-        Verified::Handshake {
-            status,
-            content_type,
-            body,
-        } => Ok(Accepted::Handshake(status, content_type, body)),
+        Verified::Reply(r) => Ok(Some(r)),
         Verified::Event(mut ev) => {
             if let Some(template) = &entry.spec.idempotency_key {
                 let payload = hookd_payload::build(ev.body(), ev.query());
@@ -168,7 +160,7 @@ async fn handle(
             metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);
             drop(held);
             match r {
-                Ok(()) => Ok(Accepted::Event),
+                Ok(()) => Ok(None),
                 Err(e) => {
                     tracing::warn!(webhook = %ev.webhook_id(), event = %ev.event_id(), error = %e,
                         "event not acknowledged by kafka; answering 503");

@@ -39,4 +39,3 @@ pub(crate) struct AppState {
     /// The WebAssembly verifier plugin host (`[plugins] dir` set).
     pub plugins: Option<Arc<crate::plugin::PluginHost>>,
 }
-

@@ -11,7 +11,7 @@
 
 pub use hookd_verify::{
     github, header, sendgrid, sign, slack, stripe, teams, Builtin, KeyError, Outcome, Reject,
-    RequestParts, Secret, VerifyContext,
+    Reply, RequestParts, Secret, VerifyContext,
 };
 
 /// The HMAC helpers (the benches sign with them; the daemon's plugin host uses

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use hookd_e2e::hookd::model::WebhookConfig;
 use hookd_e2e::hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Settings};
 use hookd_e2e::hookd::plugin::{Failure, Limits, PluginHost, PluginLink, PluginVerifier};
-use hookd_e2e::hookd::verify::{sign, Outcome, Reject, RequestParts, VerifyContext};
+use hookd_e2e::hookd::verify::{sign, Outcome, Reject, Reply, RequestParts, VerifyContext};
 use hookd_e2e::*;
 use serde_json::Value;
 use sha2::Sha256;
@@ -999,7 +999,7 @@ fn host_classifies_each_hostile_plugin_and_keeps_serving() {
     assert_eq!(good.call(&host, "nope", false), Err(Failure::Missing));
     // The same plugin with a valid verdict: it runs (its HashMap seeds through wasi:random).
     let ok = request(&[("mode", "ok")], &[], &[], b"x", 0).call(&host, "oversized-output", false);
-    let Ok(Ok(Outcome::Handshake { status, body, .. })) = ok else {
+    let Ok(Ok(Outcome::Reply(Reply { status, body, .. }))) = ok else {
         panic!("{ok:?}");
     };
     assert_eq!((status.as_u16(), &body[..]), (200, &b"fine"[..]));

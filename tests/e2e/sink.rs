@@ -583,7 +583,10 @@ async fn a_recreated_webhook_starts_with_an_empty_history_on_every_instance() {
     let cfg = json!({"id": "reused", "workflowsToStart": {"wf": 1}});
     let id = hook(&a, cfg.clone()).await;
     for i in 0..3 {
-        assert_eq!(post(&a, &id, format!(r#"{{"old":{i}}}"#).as_bytes(), "").await, 200);
+        assert_eq!(
+            post(&a, &id, format!(r#"{{"old":{i}}}"#).as_bytes(), "").await,
+            200
+        );
     }
     history(&a, &id, 3).await;
     history(&z, &id, 3).await;
@@ -600,7 +603,11 @@ async fn a_recreated_webhook_starts_with_an_empty_history_on_every_instance() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(z.get_webhook(&id).await.0, 404, "the delete reached the other instance");
+    assert_eq!(
+        z.get_webhook(&id).await.0,
+        404,
+        "the delete reached the other instance"
+    );
     assert_eq!(hook(&a, cfg).await, id, "recreated under the same id");
     for d in [&a, &z] {
         for _ in 0..200 {

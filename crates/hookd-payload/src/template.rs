@@ -75,19 +75,13 @@ mod tests {
     fn templates() {
         let p = json!({"id": "o-1", "n": 5, "a": {"b": [ {"c": true} ]}});
         let p = p.as_object().unwrap();
-        assert_eq!(
-            resolve("order-${workflow.input.id}", p),
-            "order-o-1"
-        );
+        assert_eq!(resolve("order-${workflow.input.id}", p), "order-o-1");
         assert_eq!(
             resolve("${workflow.input.n}/${workflow.input.a.b[0].c}", p),
             "5/true"
         );
         assert_eq!(resolve("${workflow.input.missing}", p), "");
         assert_eq!(resolve("static", p), "static");
-        assert_eq!(
-            resolve("x-${workflow.input.id", p),
-            "x-${workflow.input.id"
-        );
+        assert_eq!(resolve("x-${workflow.input.id", p), "x-${workflow.input.id");
     }
 }

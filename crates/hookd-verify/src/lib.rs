@@ -81,25 +81,32 @@ pub enum Outcome {
         /// Provider delivery id, for de-duplication.
         delivery_id: Option<String>,
     },
-    /// A handshake to answer synchronously instead of queueing (Slack `url_verification`).
-    /// Marks the URL verified like an `Accept`.
-    Challenge {
-        /// Response `Content-Type`.
-        content_type: &'static str,
-        /// Response body.
-        body: bytes::Bytes,
-    },
-    /// A plugin's handshake answer (Zoom `endpoint.url_validation`, Discord PING, Meta
-    /// `hub.challenge` …) with its own status and content type; nothing is queued. Marks the
-    /// URL verified like an `Accept`.
-    Handshake {
-        /// Response status (2xx).
-        status: StatusCode,
-        /// Response `Content-Type`.
-        content_type: HeaderValue,
-        /// Response body.
-        body: bytes::Bytes,
-    },
+    /// A handshake to answer synchronously instead of queueing: Slack's `url_verification`, or a
+    /// plugin's (Zoom `endpoint.url_validation`, Discord PING, Meta `hub.challenge` …). Nothing
+    /// is queued; it marks the URL verified like an `Accept`.
+    Reply(Reply),
+}
+
+/// The answer to a handshake: status (2xx), content type and body, sent as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Response status (2xx).
+    pub status: StatusCode,
+    /// Response `Content-Type`.
+    pub content_type: HeaderValue,
+    /// Response body.
+    pub body: bytes::Bytes,
+}
+
+impl Reply {
+    /// A `200` with a static content type.
+    pub fn ok(content_type: &'static str, body: impl Into<bytes::Bytes>) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            content_type: HeaderValue::from_static(content_type),
+            body: body.into(),
+        }
+    }
 }
 
 /// Why a request was refused. Never carries secret material or the received signature.

@@ -24,11 +24,9 @@
 
 use std::fmt;
 
-use bytes::Bytes;
-
 use super::hmac::{decode_hex, Sha256Key, SHA256_LEN};
 use super::{json_strings, outside_window, parse_unix, required_header, KeyError, Outcome};
-use super::{Reject, RequestParts, Secret, VerifyContext};
+use super::{Reject, Reply, RequestParts, Secret, VerifyContext};
 
 /// Signature header.
 pub const SIGNATURE_HEADER: &str = "X-Slack-Signature";
@@ -124,15 +122,9 @@ fn challenge_response(req: &RequestParts<'_>, challenge: String) -> Outcome {
         .any(|v| v.to_ascii_lowercase().contains("application/json"));
     if wants_json {
         let body = serde_json::json!({ "challenge": challenge }).to_string();
-        Outcome::Challenge {
-            content_type: "application/json",
-            body: Bytes::from(body),
-        }
+        Outcome::Reply(Reply::ok("application/json", body))
     } else {
-        Outcome::Challenge {
-            content_type: "text/plain",
-            body: Bytes::from(challenge),
-        }
+        Outcome::Reply(Reply::ok("text/plain", challenge))
     }
 }
 

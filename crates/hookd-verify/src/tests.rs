@@ -544,7 +544,7 @@ fn slack_vectors_and_window() {
         let hs = [(SSIG, sig), (STS, s(v, STS))];
         let res = run(&sl, &hs, &b, ts + 60);
         match &res {
-            Ok(Outcome::Accept { .. }) | Ok(Outcome::Challenge { .. }) => {}
+            Ok(Outcome::Accept { .. }) | Ok(Outcome::Reply(_)) => {}
             other => panic!("{}: {other:?}", v["name"]),
         }
         for now in [ts, ts + 300, ts - 300] {
@@ -629,10 +629,7 @@ fn slack_malformed_and_garbage() {
 const CHALLENGE: &str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P";
 
 fn text_challenge() -> Result<Outcome, Reject> {
-    Ok(Outcome::Challenge {
-        content_type: "text/plain",
-        body: bytes::Bytes::from_static(CHALLENGE.as_bytes()),
-    })
+    Ok(Outcome::Reply(crate::Reply::ok("text/plain", CHALLENGE)))
 }
 
 #[test]
@@ -647,10 +644,11 @@ fn slack_challenge_with_secret() {
     // JSON answer when asked for
     let mut hs_json = hs.to_vec();
     hs_json.push(("Accept", "application/json, */*"));
-    let Ok(Outcome::Challenge {
+    let Ok(Outcome::Reply(crate::Reply {
         content_type,
         body: resp,
-    }) = run(&sl, &hs_json, &b, ts)
+        ..
+    })) = run(&sl, &hs_json, &b, ts)
     else {
         panic!("challenge expected");
     };

@@ -13,7 +13,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
 use super::Plugin;
 use crate::config::PluginsConfig;
-use hookd_verify::{Outcome, Reject};
+use hookd_verify::{Outcome, Reject, Reply};
 
 /// Host bindings generated from `plugin-sdk/wit/verifier.wit`.
 pub mod bindings {
@@ -368,11 +368,11 @@ fn check(v: Verdict, limits: &Limits) -> Result<Checked, Failure> {
             }
             let content_type =
                 HeaderValue::from_str(&h.content_type).map_err(|_| Failure::Output)?;
-            Ok(Outcome::Handshake {
+            Ok(Outcome::Reply(Reply {
                 status,
                 content_type,
                 body: Bytes::from(h.body),
-            })
+            }))
         }
     })
 }

@@ -70,9 +70,6 @@ pub struct WorkflowInfo {
     /// Id.
     #[serde(default)]
     pub workflow_id: String,
-    /// Name.
-    #[serde(default)]
-    pub workflow_name: String,
     /// Version.
     #[serde(default)]
     pub workflow_version: i64,

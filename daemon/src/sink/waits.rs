@@ -172,12 +172,14 @@ impl WaitIndex {
     }
 
     /// Number of waiting tasks indexed.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.inner.read().unwrap().tasks.len()
     }
 
     /// Whether the index is empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

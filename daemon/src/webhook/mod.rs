@@ -9,5 +9,5 @@ mod spec;
 mod sync;
 
 pub use registry::{Entry, Registry, StoreError};
-pub use spec::{check_static, Spec, SpecBuilder, Strategy};
+pub use spec::{check_static, SpecBuilder, Strategy};
 pub use sync::ConfigSync;

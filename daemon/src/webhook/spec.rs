@@ -78,7 +78,9 @@ pub struct SpecBuilder {
 }
 
 impl SpecBuilder {
-    /// A builder for webhooks that use no plugin (`WASM_PLUGIN` definitions are refused).
+    /// A builder for webhooks that use no plugin (`WASM_PLUGIN` definitions are refused); the
+    /// benches build their verifiers with it.
+    #[cfg(any(test, feature = "testing"))]
     pub fn without_plugins(defaults: VerifyConfig) -> Self {
         Self {
             defaults,
