@@ -3,6 +3,7 @@
 //!
 //! Auth: `X-Authorization: <admin_token>` (Orkes style) or `Authorization: Bearer <admin_token>`,
 //! compared in constant time; anything else is 401. Every response masks secrets as `"***"`.
+//! Every error answer has Conductor's `ErrorResponse` shape (`crate::error::conductor_shape`).
 
 use std::sync::Arc;
 
@@ -39,11 +40,17 @@ pub fn routes(state: Arc<AppState>) -> Router {
             axum::routing::post(reload_plugins),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    let instance: Arc<str> = state.registry.instance.as_str().into();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .merge(api)
+        .fallback(|| async { ApiError::NotFound("not_found") })
+        .layer(middleware::map_response(move |r: Response| {
+            let instance = instance.clone();
+            async move { crate::error::conductor_shape(r, &instance) }
+        }))
         .with_state(state)
 }
 

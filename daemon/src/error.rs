@@ -1,8 +1,12 @@
 //! The daemon's error types: [`ApiError`], the one place that maps errors to HTTP statuses and
-//! short JSON bodies, and [`StartError`], why a daemon could not start.
+//! JSON bodies, and [`StartError`], why a daemon could not start.
 //!
-//! Bodies are `{"error": "<reason code>", "message": "<short text>"}` and never contain secrets,
-//! signatures or request bodies.
+//! Two body shapes, neither ever holding secrets, signatures or request bodies:
+//! - provider-facing routes (`/webhook/{id}`): short, `{"error": "<reason code>", "message":
+//!   "<short text>"}` ([`ApiError::into_response`]);
+//! - the admin API: Conductor's `ErrorResponse`, `{"status": <int>, "message": "…", "instance":
+//!   "…", "retryable": <bool>, "code": "<reason code>"}` ([`conductor_shape`], applied by the
+//!   admin router to every error answer it produces).
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -121,6 +125,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// What an error answer was made of, kept in the response's extensions so that the admin router
+/// can give it Conductor's shape ([`conductor_shape`]).
+#[derive(Debug, Clone)]
+struct ErrorParts {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = match &self {
@@ -128,7 +141,13 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let body = serde_json::json!({ "error": self.reason(), "message": message });
+        let parts = ErrorParts {
+            status: self.status(),
+            code: self.reason(),
+            message,
+        };
         let mut resp = (self.status(), Json(body)).into_response();
+        resp.extensions_mut().insert(parts);
         match &self {
             ApiError::Unavailable { retry_after, .. } => {
                 resp.headers_mut()
@@ -148,6 +167,31 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// Gives an error answer of [`ApiError`] Conductor's `ErrorResponse` shape: `status` (the HTTP
+/// status), `message`, `instance` (this hookd instance), `retryable` (true for `503`: try
+/// again later) and hookd's reason code as `code`. Other responses pass unchanged; status and
+/// headers (`Retry-After`, `WWW-Authenticate`, `Allow`) are kept.
+pub fn conductor_shape(resp: Response, instance: &str) -> Response {
+    let Some(p) = resp.extensions().get::<ErrorParts>().cloned() else {
+        return resp;
+    };
+    let body = serde_json::json!({
+        "status": p.status.as_u16(),
+        "message": p.message,
+        "instance": instance,
+        "retryable": p.status == StatusCode::SERVICE_UNAVAILABLE,
+        "code": p.code,
+    });
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    let mut out = Response::from_parts(parts, axum::body::Body::from(body.to_string()));
+    out.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
 }
 
 /// Startup failure.
@@ -173,4 +217,42 @@ pub enum StartError {
     /// The plugin host could not start.
     #[error(transparent)]
     Plugins(#[from] crate::plugin::HostError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body(r: Response) -> serde_json::Value {
+        let b = r.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&b).unwrap()
+    }
+
+    #[tokio::test]
+    async fn short_and_conductor_shapes() {
+        let short = ApiError::NotFound("not_found").into_response();
+        assert_eq!(short.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            body(short).await,
+            serde_json::json!({"error": "not_found", "message": "not found"})
+        );
+        let r = conductor_shape(
+            ApiError::Unavailable {
+                reason: "store_unavailable",
+                retry_after: 1,
+            }
+            .into_response(),
+            "hookd-1",
+        );
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[http::header::RETRY_AFTER], "1");
+        assert_eq!(
+            body(r).await,
+            serde_json::json!({"status": 503, "message": "store_unavailable",
+                "instance": "hookd-1", "retryable": true, "code": "store_unavailable"})
+        );
+        let ok = conductor_shape(StatusCode::OK.into_response(), "x");
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
 }

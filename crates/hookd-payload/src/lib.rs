@@ -6,7 +6,9 @@
 //! The payload:
 //! The body parsed as JSON; a JSON body that is not an object becomes `{"request": <value>}`; a
 //! non-JSON body becomes `{}`; then query parameters are merged on top at the top level (they
-//! win over body keys; a repeated parameter keeps its last value).
+//! win over body keys; a repeated parameter keeps its first value, as Spring's `@RequestParam Map`
+//! does for Orkes). Query values are strings: they match waits by string form
+//! ([`matching::string_form`]), so `?qid=42` meets a wait on the number `42`.
 
 pub mod matching;
 pub mod template;
@@ -40,12 +42,19 @@ pub fn build(body: &[u8], query: Option<&str>) -> Payload {
         }
         None => Map::new(),
     };
-    if let Some(q) = query {
-        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+    merge_query(&mut map, query);
+    map
+}
+
+/// Merges query parameters on top (the first of a repeated parameter wins).
+fn merge_query(map: &mut Payload, query: Option<&str>) {
+    let Some(q) = query else { return };
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        if seen.insert(k.clone()) {
             map.insert(k.into_owned(), Value::String(v.into_owned()));
         }
     }
-    map
 }
 
 /// The same payload built with serde_json only (the benchmark baseline for simd-json).
@@ -59,11 +68,7 @@ pub fn build_with_serde_json(body: &[u8], query: Option<&str>) -> Payload {
         }
         Err(_) => Map::new(),
     };
-    if let Some(q) = query {
-        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-            map.insert(k.into_owned(), Value::String(v.into_owned()));
-        }
-    }
+    merge_query(&mut map, query);
     map
 }
 
@@ -103,8 +108,17 @@ mod tests {
 
     #[test]
     fn query_wins_over_body() {
-        let p = build(br#"{"a":1,"b":2}"#, Some("a=q&c=%20x&c=last"));
-        assert_eq!(Value::Object(p), json!({"a":"q","b":2,"c":"last"}));
+        let p = build(br#"{"a":1,"b":2}"#, Some("a=q&c=%20x&c=last&d=x+y"));
+        assert_eq!(Value::Object(p), json!({"a":"q","b":2,"c":" x","d":"x y"}));
+    }
+
+    #[test]
+    fn numbers_keep_their_java_string_form() {
+        use matching::string_form;
+        let p = build(br#"{"i":5,"f":5.0,"e":1e2}"#, Some("q=42"));
+        let form = |k: &str| string_form(&p[k]).unwrap();
+        assert_eq!((form("i"), form("f"), form("e")), ("5".into(), "5.0".into(), "100.0".into()));
+        assert_eq!(form("q"), string_form(&json!(42)).unwrap());
     }
 
     proptest! {

@@ -66,8 +66,8 @@ pub struct RequestParts<'a> {
 pub struct VerifyContext {
     /// Current time, Unix seconds (injectable for tests with fixed-timestamp vectors).
     pub now_unix: i64,
-    /// Whether a request to this webhook has already passed verification (Slack without a
-    /// signing secret accepts only the challenge until then).
+    /// Whether a request to this webhook has already passed verification (Slack accepts only
+    /// its `url_verification` challenge until then).
     pub url_verified: bool,
 }
 
@@ -125,8 +125,8 @@ pub enum Reject {
     /// detail without secret material, e.g. `Stripe-Signature has no t=`.
     #[error("malformed request: {0}")]
     Malformed(&'static str),
-    /// Slack webhook without a signing secret, URL not yet verified, and the body is not a
-    /// `url_verification` challenge (401 `challenge_required`).
+    /// Slack webhook whose URL is not verified yet, and the body is not a `url_verification`
+    /// challenge (401 `challenge_required`).
     #[error("the URL is not verified yet; only a Slack url_verification challenge is accepted")]
     ChallengeRequired,
     /// The webhook's verifier plugin trapped, ran past its deadline, exceeded its memory or

@@ -1,6 +1,13 @@
 //! `SLACK_BASED`: Slack request signing and the `url_verification` handshake.
 //!
-//! **With a signing secret** (recommended): every request must carry
+//! **Until the URL is verified** only a `url_verification` challenge is answered; anything else —
+//! even a correctly signed event — is refused with [`Reject::ChallengeRequired`] (401) and never
+//! published (Orkes: "all requests will be ignored until the URL verification is completed via
+//! the challenge mechanism"). Slash commands and interactivity send no challenge: verify such a
+//! URL once by posting a `url_verification` body yourself (signed with `hookd sign slack` when a
+//! signing secret is configured).
+//!
+//! **With a signing secret** (recommended): every request, the challenge included, must carry
 //! `X-Slack-Signature: v0=<hex>` and `X-Slack-Request-Timestamp: <unix>`; the signature is
 //! HMAC-SHA256 keyed with the signing secret's UTF-8 bytes (it looks like hex but is *not*
 //! hex-decoded) over `"v0:{timestamp}:" + raw body`, and the timestamp must be within the
@@ -8,10 +15,9 @@
 //! disables the clock check). This holds before and after the URL is verified — unlike Orkes,
 //! which stops checking once the URL is verified.
 //!
-//! **Without a signing secret** (Orkes compatibility, weak): until the URL is verified only a
-//! `url_verification` challenge is accepted ([`Reject::ChallengeRequired`] otherwise); once it
-//! is verified, **every request is accepted unauthenticated**, exactly like Orkes. Configure a
-//! signing secret to avoid this.
+//! **Without a signing secret** (Orkes compatibility, weak): once the URL is verified, **every
+//! request is accepted unauthenticated**, exactly like Orkes. Configure a signing secret to
+//! avoid this.
 //!
 //! **Challenge**: only a JSON object body with `"type": "url_verification"` and a string
 //! `challenge` is a challenge (whatever the `Content-Type`); a later event that merely has a
@@ -69,7 +75,7 @@ impl SlackVerifier {
     /// Verifies a request (see the module docs). With a secret: absent headers →
     /// [`Reject::MissingSignature`], a non-integer timestamp → [`Reject::Malformed`], a wrong
     /// signature → [`Reject::BadSignature`], an authentic request outside the window →
-    /// [`Reject::StaleTimestamp`]. Without a secret and not yet verified: anything but a
+    /// [`Reject::StaleTimestamp`]. Not yet verified (with or without a secret): anything but a
     /// challenge → [`Reject::ChallengeRequired`].
     pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
         if let Some(key) = &self.key {
@@ -79,7 +85,7 @@ impl SlackVerifier {
         if let (Some("url_verification"), Some(challenge)) = (ty.as_deref(), challenge) {
             return Ok(challenge_response(req, challenge));
         }
-        if self.key.is_none() && !ctx.url_verified {
+        if !ctx.url_verified {
             return Err(Reject::ChallengeRequired);
         }
         Ok(Outcome::Accept {

@@ -536,23 +536,34 @@ fn slack_ts(v: &Value) -> i64 {
     s(v, STS).parse().unwrap()
 }
 
+/// A Slack request to a webhook whose URL is already verified.
+fn run_verified(v: &Builtin, hs: &[(&str, &str)], body: &[u8], now: i64) -> Result<Outcome, Reject> {
+    run_at(v, hs, body, now, true)
+}
+
 #[test]
 fn slack_vectors_and_window() {
     for v in list("slack") {
         let (b, sig, ts) = (body(v), s(v, SSIG), slack_ts(v));
         let sl = slack_v(Some(s(v, "signing_secret")));
         let hs = [(SSIG, sig), (STS, s(v, STS))];
-        let res = run(&sl, &hs, &b, ts + 60);
+        let res = run_verified(&sl, &hs, &b, ts + 60);
         match &res {
             Ok(Outcome::Accept { .. }) | Ok(Outcome::Reply(_)) => {}
             other => panic!("{}: {other:?}", v["name"]),
         }
+        // before the URL is verified only the challenge (SL-2) is answered
+        let before = run(&sl, &hs, &b, ts + 60);
+        match &res {
+            Ok(Outcome::Reply(_)) => assert_eq!(before, res),
+            _ => assert_eq!(before, Err(Reject::ChallengeRequired), "{}", v["name"]),
+        }
         for now in [ts, ts + 300, ts - 300] {
-            assert_eq!(run(&sl, &hs, &b, now), res, "{} at {now}", v["name"]);
+            assert_eq!(run_verified(&sl, &hs, &b, now), res, "{} at {now}", v["name"]);
         }
         for now in [ts + 301, ts - 301] {
             assert_eq!(
-                run(&sl, &hs, &b, now),
+                run_verified(&sl, &hs, &b, now),
                 Err(Reject::StaleTimestamp),
                 "{}",
                 v["name"]
@@ -560,20 +571,20 @@ fn slack_vectors_and_window() {
         }
         // negatives: wrong secret, body +1 byte, missing headers
         let wrong = slack_v(Some("e6b19c573432dcc6b075501d51b51bb9"));
-        assert_eq!(run(&wrong, &hs, &b, ts), Err(Reject::BadSignature));
-        assert_eq!(run(&sl, &hs, &plus_one(&b), ts), Err(Reject::BadSignature));
+        assert_eq!(run_verified(&wrong, &hs, &b, ts), Err(Reject::BadSignature));
+        assert_eq!(run_verified(&sl, &hs, &plus_one(&b), ts), Err(Reject::BadSignature));
         assert_eq!(
-            run(&sl, &[(SSIG, sig)], &b, ts),
+            run_verified(&sl, &[(SSIG, sig)], &b, ts),
             Err(Reject::MissingSignature)
         );
         assert_eq!(
-            run(&sl, &[(STS, s(v, STS))], &b, ts),
+            run_verified(&sl, &[(STS, s(v, STS))], &b, ts),
             Err(Reject::MissingSignature)
         );
         // the timestamp is signed
         let later = (ts + 1).to_string();
         assert_eq!(
-            run(&sl, &[(SSIG, sig), (STS, &later)], &b, ts),
+            run_verified(&sl, &[(SSIG, sig), (STS, &later)], &b, ts),
             Err(Reject::BadSignature)
         );
         assert_eq!(
@@ -591,12 +602,12 @@ fn slack_delivery_ids() {
     let b = body(v);
     let hs = [(SSIG, s(v, SSIG)), (STS, s(v, STS))];
     let sl = slack_v(Some(s(v, "signing_secret")));
-    assert_eq!(run(&sl, &hs, &b, slack_ts(v)), accept(Some("Ev123ABC456")));
+    assert_eq!(run_verified(&sl, &hs, &b, slack_ts(v)), accept(Some("Ev123ABC456")));
     // SL-1: slash command, form body, no id
     let v = vector("slack", "SL-1");
     let hs = [(SSIG, s(v, SSIG)), (STS, s(v, STS))];
     let sl = slack_v(Some(s(v, "signing_secret")));
-    assert_eq!(run(&sl, &hs, &body(v), slack_ts(v)), accept(None));
+    assert_eq!(run_verified(&sl, &hs, &body(v), slack_ts(v)), accept(None));
 }
 
 #[test]
@@ -717,8 +728,13 @@ fn slack_signed_event_with_challenge_member_is_an_event() {
     let ts = NOW.to_string();
     let sl = slack_v(Some(sec));
     assert_eq!(
-        run(&sl, &[(SSIG, &sig), (STS, &ts)], b, NOW),
+        run_verified(&sl, &[(SSIG, &sig), (STS, &ts)], b, NOW),
         accept(Some("Ev9"))
+    );
+    // before the URL is verified, a correctly signed event is refused (only the challenge)
+    assert_eq!(
+        run(&sl, &[(SSIG, &sig), (STS, &ts)], b, NOW),
+        Err(Reject::ChallengeRequired)
     );
     assert!(SlackVerifier::new(Some(secret("")), 300).is_err());
 }
@@ -1082,7 +1098,8 @@ proptest! {
         let sig = sign::slack(sec.as_bytes(), ts, &body);
         let tss = ts.to_string();
         let hs = [("X-Slack-Signature", sig.as_str()), ("X-Slack-Request-Timestamp", tss.as_str())];
-        prop_assert!(run(&sl, &hs, &body, ts + skew).is_ok());
+        prop_assert!(run_verified(&sl, &hs, &body, ts + skew).is_ok());
+        prop_assert_eq!(run(&sl, &hs, &body, ts + skew), Err(Reject::ChallengeRequired));
         prop_assert_eq!(run(&sl, &hs, &flip(&body, idx, mask), ts), Err(Reject::BadSignature));
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Entries hold the event id, whether a wait matched, the started and completed workflow ids, the
 //! payload (body + query, never request headers, so never signatures or `Authorization`) and the
-//! receive time. Payloads larger than `sink.history_max_payload_bytes` are replaced by a note.
+//! receive time. As in Orkes' `WebhookExecutionHistory`, `payload` is a *string*: the payload's
+//! JSON text. Payloads larger than `sink.history_max_payload_bytes` are replaced by a note.
 //!
 //! Each entry carries the generation of the webhook definition it was recorded for (the
 //! revision of its create): a webhook deleted and created again under the same id starts with
@@ -28,8 +29,10 @@ pub struct HistoryEntry {
     pub matched: bool,
     /// Completed-task workflows and started (or existing, for `RETURN_EXISTING`) workflows.
     pub workflow_ids: Vec<String>,
-    /// The event payload (`hookd_payload::build`).
-    pub payload: Value,
+    /// The event payload (`hookd_payload::build`) as JSON text (Orkes: `String payload`).
+    /// Records written before it was a string (a JSON value) are read as that value's text.
+    #[serde(deserialize_with = "payload_text")]
+    pub payload: String,
     /// Receive time, epoch ms.
     pub time_stamp: i64,
     /// hookd: actions were only logged (no Conductor configured).
@@ -38,6 +41,14 @@ pub struct HistoryEntry {
     /// hookd: the event went to the dead-letter topic, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<String>,
+}
+
+/// Reads `payload` as a string, or any other JSON value as its JSON text.
+fn payload_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s,
+        other => other.to_string(),
+    })
 }
 
 /// The shared record.
@@ -124,13 +135,14 @@ impl tail::Apply for History {
     }
 }
 
-/// Caps a payload for history.
-pub fn cap_payload(payload: Value, max: usize) -> Value {
-    let size = serde_json::to_vec(&payload).map(|v| v.len()).unwrap_or(0);
-    if size > max {
-        serde_json::json!({ "_hookdTruncated": true, "_hookdPayloadBytes": size })
+/// A payload's JSON text for history, replaced by a size note when over `max` bytes.
+pub fn cap_payload(payload: &Value, max: usize) -> String {
+    let text = payload.to_string();
+    if text.len() > max {
+        serde_json::json!({ "_hookdTruncated": true, "_hookdPayloadBytes": text.len() })
+            .to_string()
     } else {
-        payload
+        text
     }
 }
 
@@ -143,7 +155,7 @@ mod tests {
             event_id: id.into(),
             matched: false,
             workflow_ids: vec![],
-            payload: Value::Null,
+            payload: "{}".into(),
             time_stamp: ts,
             dry_run: false,
             dead_letter: None,
@@ -177,5 +189,20 @@ mod tests {
         assert_eq!(got[0]["eventId"], "new");
         h.forget("w");
         assert!(h.get("w", 2).is_empty());
+    }
+
+    #[test]
+    fn payload_is_a_json_string_and_old_records_still_read() {
+        let p = serde_json::json!({"a": 1, "q": "x"});
+        let mut entry = e("a", 1);
+        entry.payload = cap_payload(&p, 1000);
+        let v = serde_json::to_value(&entry).unwrap();
+        assert_eq!(v["payload"], serde_json::json!(r#"{"a":1,"q":"x"}"#));
+        let old = serde_json::json!({"eventId": "x", "matched": false, "workflowIds": [],
+            "payload": {"a": 1}, "timeStamp": 5});
+        let back: HistoryEntry = serde_json::from_value(old).unwrap();
+        assert_eq!(back.payload, r#"{"a":1}"#);
+        let capped = cap_payload(&p, 5);
+        assert!(capped.contains("_hookdTruncated"), "{capped}");
     }
 }

@@ -1,13 +1,18 @@
 //! hookd as the worker for the wait task type: batch-polls waiting tasks, indexes them (shared
 //! through the waits topic), keeps them alive with `IN_PROGRESS` + `callbackAfterSeconds`, and
 //! drops entries that are not re-polled in time (timed out, cancelled, completed elsewhere).
+//!
+//! A task whose `matches` can never be met — absent, empty (it would match every event), a
+//! `null` value or a key that is not a JSONPath — is not indexed: it is failed with
+//! `FAILED_WITH_TERMINAL_ERROR` (retrying cannot fix a definition) and a `reasonForIncompletion`
+//! that says why (`hookd_payload::matching::BadMatches`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::producer::FutureRecord;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use tokio::sync::watch;
 
 use super::conductor::{ConductorClient, ConductorError, Task, TaskResult};
@@ -88,12 +93,10 @@ async fn index_task(
             Err(e) => return Err(e.to_string()),
         },
     };
-    let matches: Map<String, Value> = t
-        .input_data
-        .get("matches")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let matches = match hookd_payload::matching::check_matches(t.input_data.get("matches")) {
+        Ok(m) => m.clone(),
+        Err(bad) => return fail_task(p, client, t, bad.to_string()).await,
+    };
     let rec = WaitRecord {
         task_id: t.task_id.clone(),
         workflow_id: t.workflow_instance_id.clone(),
@@ -129,4 +132,32 @@ async fn index_task(
         .update_task(&keep_alive)
         .await
         .map_err(|e| format!("keep-alive: {e}"))
+}
+
+/// Fails a wait that can never be completed, with the reason (see the module docs).
+async fn fail_task(
+    p: &Processor,
+    client: &ConductorClient,
+    t: Task,
+    reason: String,
+) -> Result<(), String> {
+    tracing::warn!(task = %t.task_id, workflow = %t.workflow_instance_id, reason = %reason,
+        "failing a wait that can never be completed");
+    let r = TaskResult {
+        workflow_instance_id: t.workflow_instance_id,
+        task_id: t.task_id,
+        status: "FAILED_WITH_TERMINAL_ERROR".into(),
+        output_data: Map::new(),
+        callback_after_seconds: 0,
+        reason_for_incompletion: Some(reason),
+        worker_id: p.worker_id.clone(),
+        logs: Vec::new(),
+    };
+    client
+        .update_task(&r)
+        .await
+        .map_err(|e| format!("failing a wait: {e}"))?;
+    metrics::counter!(crate::metrics::SINK_ACTIONS_TOTAL, "kind" => "fail", "outcome" => "bad_matches")
+        .increment(1);
+    Ok(())
 }

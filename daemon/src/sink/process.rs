@@ -160,7 +160,7 @@ impl Processor {
             event_id,
             matched: false,
             workflow_ids: Vec::new(),
-            payload: Value::Null,
+            payload: String::new(),
             time_stamp: received,
             dry_run: matches!(self.actions, Actions::DryRun),
             dead_letter: None,
@@ -178,7 +178,7 @@ impl Processor {
             }
         }
         st.completed = None;
-        hist.payload = cap_payload(payload_value, self.cfg.sink.history_max_payload_bytes);
+        hist.payload = cap_payload(&payload_value, self.cfg.sink.history_max_payload_bytes);
         self.record_history(&entry, hist);
         Ok(())
     }

@@ -62,9 +62,14 @@ fn shape_of(r: &WaitRecord) -> Shape {
 }
 
 impl WaitIndex {
-    /// Adds or refreshes a waiting task.
+    /// Adds or refreshes a waiting task. A task whose `matches` can never be met (empty, or a
+    /// `null` value) is not indexed: it would otherwise match every event, or none (the poller
+    /// fails such tasks; see `poller.rs`).
     pub fn upsert(&self, rec: WaitRecord) {
-        let key = wait_key(&rec.workflow, rec.version, &rec.reference, &rec.matches);
+        let Some(key) = wait_key(&rec.workflow, rec.version, &rec.reference, &rec.matches) else {
+            tracing::warn!(task = %rec.task_id, "not indexing a wait whose matches can never be met");
+            return;
+        };
         let mut g = self.inner.write().unwrap();
         if let Some((old_key, _)) = g.tasks.get(&rec.task_id) {
             if *old_key == key {
@@ -256,5 +261,30 @@ mod tests {
         assert_eq!(idx.prune(2000).len(), 2);
         assert!(idx.is_empty());
         assert!(idx.inner.read().unwrap().matchers.is_empty());
+    }
+
+    #[test]
+    fn a_wait_without_matches_is_not_indexed_and_matches_nothing() {
+        let idx = WaitIndex::default();
+        idx.upsert(rec("t1", "wf", 1, "wait", json!({})));
+        idx.upsert(rec("t2", "wf", 1, "wait", json!({"$.a": null})));
+        assert!(idx.is_empty());
+        let receivers = BTreeMap::from([("wf".to_string(), 1)]);
+        assert!(idx.find(&receivers, &json!({"a": 1})).is_empty());
+    }
+
+    #[test]
+    fn a_wait_on_a_number_matches_its_query_string_form() {
+        let idx = WaitIndex::default();
+        idx.upsert(rec("t1", "wf", 1, "wait", json!({"$.qid": 42})));
+        idx.upsert(rec("t2", "wf", 1, "wait", json!({"$.qid": 42.0})));
+        let receivers = BTreeMap::from([("wf".to_string(), 1)]);
+        let payload = Value::Object(hookd_payload::build(b"", Some("qid=42")));
+        let hits: Vec<String> = idx
+            .find(&receivers, &payload)
+            .into_iter()
+            .map(|r| r.task_id)
+            .collect();
+        assert_eq!(hits, vec!["t1"], "42 = \"42\", 42.0 = \"42.0\"");
     }
 }
