@@ -54,8 +54,8 @@ pub enum ApiError {
     /// Anything else (logged, not shown).
     #[error("internal error")]
     Internal,
-    /// `GET /webhook/{id}` of a webhook whose verifier is not a plugin (only plugins answer
-    /// GET handshakes); 405 with `Allow: POST`.
+    /// `GET /webhook/{id}` of a webhook whose verifier answers no GET handshake (only X's CRC
+    /// and plugins do); 405 with `Allow: POST`.
     #[error("this webhook accepts only POST")]
     MethodNotAllowed,
 }

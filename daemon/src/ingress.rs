@@ -21,7 +21,8 @@ use crate::verify::{Reply, VerifyContext};
 
 /// The provider-facing routes (served identically on every listener).
 pub fn routes() -> Router<Arc<AppState>> {
-    // GET only for plugin handshakes (Meta `hub.challenge`, Twitter CRC); see `handle`.
+    // GET only for verifiers that answer handshakes on it (X's CRC, plugins such as Meta's
+    // `hub.challenge`): `Verifier::answers_get`, checked in `handle`.
     Router::new().route("/webhook/{id}", post(ingest).get(ingest))
 }
 
@@ -94,7 +95,7 @@ async fn handle(
     labels.verifier = entry.spec.verifier.kind();
     let method = req.method();
     if method != http::Method::POST
-        && !(method == http::Method::GET && entry.spec.verifier.is_plugin())
+        && !(method == http::Method::GET && entry.spec.verifier.answers_get())
     {
         return Err(ApiError::MethodNotAllowed);
     }

@@ -70,10 +70,11 @@ pub struct WebhookConfig {
     /// Read-only execution history, newest first.
     #[serde(default)]
     pub webhook_execution_history: Vec<serde_json::Value>,
-    /// Optional script (stored, not evaluated).
+    /// Orkes: a script returning the two target maps. hookd does not evaluate scripts, so a
+    /// non-blank value is refused (400 naming the field; see [`WebhookConfig::validate_fields`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
-    /// Evaluator of `expression`.
+    /// Orkes: the evaluator of `expression`; refused like it when non-blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluator_type: Option<String>,
     /// hookd: body limit for this webhook, bytes.
@@ -109,7 +110,8 @@ pub enum VerifierKind {
     Stripe,
     /// SendGrid signed event webhook (ECDSA P-256).
     Sendgrid,
-    /// Orkes' Twitter CRC verifier: accepted in the model, not supported by hookd yet.
+    /// X (Twitter): the CRC challenge on `GET` and `X-Twitter-Webhooks-Signature`, keyed with the
+    /// consumer secret in `secretValue`.
     Twitter,
     /// hookd: a sandboxed WebAssembly verifier plugin, named by `plugin`.
     WasmPlugin,
@@ -145,6 +147,18 @@ impl WebhookConfig {
                 ));
             }
         }
+        // Never stored and ignored: hookd has no script evaluator (docs/orkes-differences.md).
+        if self.expression.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            return Err(bad(
+                "expression is not supported by hookd (it evaluates no scripts): list the \
+                 workflows in receiverWorkflowNamesToVersions and workflowsToStart instead",
+            ));
+        }
+        if self.evaluator_type.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            return Err(bad(
+                "evaluatorType is not supported by hookd (it evaluates no expression): leave it out",
+            ));
+        }
         let has_receivers = self
             .receiver_workflow_names_to_versions
             .as_ref()
@@ -153,15 +167,9 @@ impl WebhookConfig {
             .workflows_to_start
             .as_ref()
             .is_some_and(|m| !m.is_empty());
-        if self
-            .expression
-            .as_deref()
-            .is_none_or(|e| e.trim().is_empty())
-            && !has_receivers
-            && !has_starts
-        {
+        if !has_receivers && !has_starts {
             return Err(bad(
-                "one of expression, receiverWorkflowNamesToVersions or workflowsToStart is required",
+                "one of receiverWorkflowNamesToVersions or workflowsToStart is required",
             ));
         }
         if let Some(w) = &self.workflows_to_start {
@@ -176,10 +184,7 @@ impl WebhookConfig {
                     )));
                 }
             }
-            if w.keys().all(|k| RESERVED_START_KEYS.contains(&k.as_str()))
-                && !has_receivers
-                && self.expression.is_none()
-            {
+            if w.keys().all(|k| RESERVED_START_KEYS.contains(&k.as_str())) && !has_receivers {
                 return Err(bad("workflowsToStart names no workflow"));
             }
         }
@@ -303,6 +308,26 @@ mod tests {
         c.name = " ".into();
         assert!(c.validate_fields().unwrap_err().to_string().contains("name"));
         assert!(gh().validate_fields().is_ok());
+    }
+
+    #[test]
+    fn expressions_are_refused_never_stored_and_ignored() {
+        let mut c = gh();
+        c.expression = Some("(function () { return {}; })()".into());
+        let e = c.validate_fields().unwrap_err().to_string();
+        assert!(e.starts_with("expression is not supported"), "{e}");
+        c.workflows_to_start = None;
+        let e = c.validate_fields().unwrap_err().to_string();
+        assert!(e.starts_with("expression"), "an expression alone: {e}");
+        let mut c = gh();
+        c.evaluator_type = Some("javascript".into());
+        let e = c.validate_fields().unwrap_err().to_string();
+        assert!(e.starts_with("evaluatorType"), "{e}");
+        // null or blank, as Orkes clients send when unset, are fine
+        let mut c = gh();
+        c.expression = Some(" ".into());
+        c.evaluator_type = Some(String::new());
+        assert!(c.validate_fields().is_ok());
     }
 
     #[test]

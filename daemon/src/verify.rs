@@ -1,7 +1,7 @@
 //! Provider signature verification: the built-in schemes of the `hookd-verify` crate plus
 //! WebAssembly verifier plugins.
 //!
-//! The schemes themselves (GitHub, Stripe, Slack, Teams, SendGrid, header-based), [`Secret`],
+//! The schemes themselves (GitHub, Stripe, Slack, Teams, SendGrid, X/Twitter, header-based), [`Secret`],
 //! [`sign`], the HMAC helpers and the request/outcome types live in `hookd-verify`, which
 //! depends on no runtime (no tokio, no Kafka, no wasmtime) and is re-exported here (the HMAC
 //! helpers only with the `testing` feature), so `crate::verify::X` paths are unchanged. What
@@ -10,7 +10,7 @@
 //! `docs/verifiers.md`.
 
 pub use hookd_verify::{
-    github, header, sendgrid, sign, slack, stripe, teams, Builtin, KeyError, Outcome, Reject,
+    github, header, sendgrid, sign, slack, stripe, teams, twitter, Builtin, KeyError, Outcome, Reject,
     Reply, RequestParts, Secret, VerifyContext,
 };
 
@@ -35,6 +35,8 @@ pub enum Verifier {
     Teams(teams::TeamsVerifier),
     /// `SENDGRID`: Signed Event Webhook (ECDSA P-256).
     SendGrid(sendgrid::SendGridVerifier),
+    /// `TWITTER`: X's CRC challenge and `X-Twitter-Webhooks-Signature`.
+    Twitter(twitter::TwitterVerifier),
     /// `WASM_PLUGIN`: a sandboxed WebAssembly verifier plugin.
     Plugin(crate::plugin::PluginVerifier),
 }
@@ -49,12 +51,13 @@ impl Verifier {
             Verifier::Stripe(v) => v.verify(req, ctx),
             Verifier::Teams(v) => v.verify(req, ctx),
             Verifier::SendGrid(v) => v.verify(req, ctx),
+            Verifier::Twitter(v) => v.verify(req, ctx),
             Verifier::Plugin(v) => v.verify(req, ctx),
         }
     }
 
-    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid` (the
-    /// built-in labels of [`Builtin::kind`]) or `plugin`.
+    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid`, `twitter`
+    /// (the built-in labels of [`Builtin::kind`]) or `plugin`.
     pub fn kind(&self) -> &'static str {
         match self {
             Verifier::Header(_) => header::HeaderVerifier::KIND,
@@ -63,15 +66,16 @@ impl Verifier {
             Verifier::Stripe(_) => stripe::StripeVerifier::KIND,
             Verifier::Teams(_) => teams::TeamsVerifier::KIND,
             Verifier::SendGrid(_) => sendgrid::SendGridVerifier::KIND,
+            Verifier::Twitter(_) => twitter::TwitterVerifier::KIND,
             Verifier::Plugin(_) => "plugin",
         }
     }
 
-    /// Whether this is a plugin: it may run on `GET` (handshakes such as Meta's
-    /// `hub.challenge`; built-in verifiers accept only `POST`), and ingress bounds and
-    /// schedules its calls (see `PluginVerifier::admit` and `Slot::run` in `crate::plugin`).
-    pub fn is_plugin(&self) -> bool {
-        matches!(self, Verifier::Plugin(_))
+    /// Whether it answers `GET` besides `POST`: handshakes such as X's CRC
+    /// ([`Builtin::answers_get`]) or a plugin's (Meta's `hub.challenge`, …). Every other
+    /// verifier takes only `POST` (ingress answers `405`).
+    pub fn answers_get(&self) -> bool {
+        matches!(self, Verifier::Plugin(_) | Verifier::Twitter(_))
     }
 }
 
@@ -84,6 +88,7 @@ impl From<Builtin> for Verifier {
             Builtin::Stripe(v) => Verifier::Stripe(v),
             Builtin::Teams(v) => Verifier::Teams(v),
             Builtin::SendGrid(v) => Verifier::SendGrid(v),
+            Builtin::Twitter(v) => Verifier::Twitter(v),
         }
     }
 }
@@ -102,11 +107,12 @@ mod tests {
             Builtin::Header(
                 header::HeaderVerifier::new(vec![("a".into(), Secret::new("b"))]).unwrap(),
             ),
+            Builtin::Twitter(twitter::TwitterVerifier::new(&Secret::new("c")).unwrap()),
         ];
         for b in builtins {
             let v = Verifier::from(b.clone());
             assert_eq!(v.kind(), b.kind());
-            assert!(!v.is_plugin());
+            assert_eq!(v.answers_get(), b.answers_get());
         }
     }
 }

@@ -10,6 +10,7 @@ use hookd_verify::sendgrid::SendGridVerifier;
 use hookd_verify::slack::SlackVerifier;
 use hookd_verify::stripe::StripeVerifier;
 use hookd_verify::teams::TeamsVerifier;
+use hookd_verify::twitter::TwitterVerifier;
 use hookd_verify::{Builtin, Outcome, RequestParts, Secret, VerifyContext};
 use libfuzzer_sys::fuzz_target;
 
@@ -33,14 +34,15 @@ fn verifiers() -> &'static [Builtin] {
                     .unwrap(),
             ),
             Builtin::Header(HeaderVerifier::new(vec![("X-Token".into(), s())]).unwrap()),
+            Builtin::Twitter(TwitterVerifier::new(&s()).unwrap()),
         ]
     })
 }
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "x-hub-signature-256", "x-hub-signature", "stripe-signature", "x-slack-signature",
     "x-slack-request-timestamp", "authorization", "x-twilio-email-event-webhook-signature",
-    "x-twilio-email-event-webhook-timestamp", "x-token",
+    "x-twilio-email-event-webhook-timestamp", "x-token", "x-twitter-webhooks-signature",
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -22,6 +22,7 @@
 //! | `SLACK_BASED` | [`slack`] | `X-Slack-Signature`, `X-Slack-Request-Timestamp`; `url_verification` challenge |
 //! | `HMAC_BASED` (Teams) | [`teams`] | `Authorization: HMAC <base64>` |
 //! | `SENDGRID` | [`sendgrid`] | `X-Twilio-Email-Event-Webhook-Signature`/`-Timestamp` (ECDSA P-256) |
+//! | `TWITTER` (X) | [`twitter`] | `X-Twitter-Webhooks-Signature: sha256=<base64>`; `GET ?crc_token=` challenge |
 //!
 //! [`sign`] generates the same signatures (tests, benches, `hookd sign`); [`hmac`] holds the
 //! keyed-HMAC and encoding helpers they share.
@@ -37,6 +38,7 @@ pub mod sign;
 pub mod slack;
 pub mod stripe;
 pub mod teams;
+pub mod twitter;
 
 #[cfg(test)]
 mod tests;
@@ -206,6 +208,8 @@ pub enum Builtin {
     Teams(teams::TeamsVerifier),
     /// `SENDGRID`: Signed Event Webhook (ECDSA P-256).
     SendGrid(sendgrid::SendGridVerifier),
+    /// `TWITTER`: X's CRC challenge and `X-Twitter-Webhooks-Signature`.
+    Twitter(twitter::TwitterVerifier),
 }
 
 impl Builtin {
@@ -218,11 +222,17 @@ impl Builtin {
             Builtin::Stripe(v) => v.verify(req, ctx),
             Builtin::Teams(v) => v.verify(req, ctx),
             Builtin::SendGrid(v) => v.verify(req, ctx),
+            Builtin::Twitter(v) => v.verify(req, ctx),
         }
     }
 
-    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid` (the
-    /// `KIND` of the variant's verifier).
+    /// Whether the scheme answers `GET` (a handshake: X's CRC); the others take only `POST`.
+    pub fn answers_get(&self) -> bool {
+        matches!(self, Builtin::Twitter(_))
+    }
+
+    /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid`, `twitter`
+    /// (the `KIND` of the variant's verifier).
     pub fn kind(&self) -> &'static str {
         match self {
             Builtin::Header(_) => header::HeaderVerifier::KIND,
@@ -231,6 +241,7 @@ impl Builtin {
             Builtin::Stripe(_) => stripe::StripeVerifier::KIND,
             Builtin::Teams(_) => teams::TeamsVerifier::KIND,
             Builtin::SendGrid(_) => sendgrid::SendGridVerifier::KIND,
+            Builtin::Twitter(_) => twitter::TwitterVerifier::KIND,
         }
     }
 }

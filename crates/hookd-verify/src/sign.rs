@@ -40,6 +40,18 @@ pub fn slack(secret: &[u8], ts: i64, body: &[u8]) -> String {
     format!("v0={}", hex::encode(mac))
 }
 
+/// X (Twitter) `X-Twitter-Webhooks-Signature` value: `sha256=<base64 HMAC-SHA256(consumer
+/// secret, body)>`.
+pub fn twitter(consumer_secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", encode_b64(&hmac_sha256(consumer_secret, &[body])))
+}
+
+/// X (Twitter) CRC `response_token` for `crc_token`: `sha256=<base64 HMAC-SHA256(consumer
+/// secret, crc_token)>` (the same scheme as [`twitter`], over the token).
+pub fn twitter_crc(consumer_secret: &[u8], crc_token: &str) -> String {
+    twitter(consumer_secret, crc_token.as_bytes())
+}
+
 /// Teams `Authorization` value: `HMAC <base64 HMAC-SHA256(base64decode(key_b64), body)>`.
 /// `key_b64` is the security token as Teams shows it; not base64 → [`KeyError::Base64`].
 pub fn teams(key_b64: &str, body: &[u8]) -> Result<String, KeyError> {

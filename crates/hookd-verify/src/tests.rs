@@ -1,5 +1,5 @@
 //! Unit tests of the verifiers: every vector of `tests/vectors/providers.json` (github, stripe,
-//! slack, teams, sendgrid, and the GitLab, Bitbucket and Intercom entries of `misc`), the
+//! slack, teams, sendgrid, twitter, and the GitLab, Bitbucket and Intercom entries of `misc`), the
 //! negative cases of each scheme (wrong secret, altered body, missing, garbled or stale
 //! headers), round trips through [`super::sign`], and property tests.
 
@@ -16,6 +16,7 @@ use super::sendgrid::SendGridVerifier;
 use super::slack::SlackVerifier;
 use super::stripe::StripeVerifier;
 use super::teams::TeamsVerifier;
+use super::twitter::TwitterVerifier;
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -189,11 +190,15 @@ fn kinds() {
         SendGridVerifier::new(s(vector("sendgrid", "SG-1"), "public_key_b64_der"), None).unwrap(),
     );
     let hd = Builtin::Header(HeaderVerifier::new(vec![("a".into(), secret("b"))]).unwrap());
-    let kinds: Vec<_> = [gh, st, sl, tm, sg, hd].iter().map(Builtin::kind).collect();
+    let tw = Builtin::Twitter(TwitterVerifier::new(&secret("c")).unwrap());
+    let all = [gh, st, sl, tm, sg, hd, tw];
+    let kinds: Vec<_> = all.iter().map(Builtin::kind).collect();
     assert_eq!(
         kinds,
-        ["github", "stripe", "slack", "teams", "sendgrid", "header"]
+        ["github", "stripe", "slack", "teams", "sendgrid", "header", "twitter"]
     );
+    let get: Vec<_> = all.iter().filter(|b| b.answers_get()).map(Builtin::kind).collect();
+    assert_eq!(get, ["twitter"], "only X's CRC is answered on GET");
 }
 
 #[test]
@@ -740,6 +745,105 @@ fn slack_signed_event_with_challenge_member_is_an_event() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// X (Twitter)
+
+const TSIG: &str = "X-Twitter-Webhooks-Signature";
+
+fn twitter_v(sec: &str) -> Builtin {
+    Builtin::Twitter(TwitterVerifier::new(&secret(sec)).unwrap())
+}
+
+fn crc(v: &Builtin, query: Option<&str>) -> Result<Outcome, Reject> {
+    let h = HeaderMap::new();
+    let req = RequestParts {
+        method: &Method::GET,
+        headers: &h,
+        query,
+        body: b"",
+    };
+    v.verify(&req, &VerifyContext { now_unix: NOW, url_verified: false })
+}
+
+#[test]
+fn twitter_crc_vectors() {
+    for v in list("twitter") {
+        let Some(token) = v["crc_token"].as_str() else { continue };
+        let sec = s(v, "consumer_secret");
+        let tw = twitter_v(sec);
+        let q = format!("crc_token={token}");
+        let Ok(Outcome::Reply(r)) = crc(&tw, Some(&q)) else {
+            panic!("{}: CRC answered", v["name"]);
+        };
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.content_type, "application/json");
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body, serde_json::json!({"response_token": s(v, "response_token")}));
+        assert_eq!(sign::twitter_crc(sec.as_bytes(), token), s(v, "response_token"));
+        // other query parameters are ignored; a url-encoded token is decoded first
+        let q2 = format!("nonce=1&crc_token={}", token.replace('-', "%2D"));
+        assert_eq!(crc(&tw, Some(&q2)), Ok(Outcome::Reply(r)));
+    }
+}
+
+#[test]
+fn twitter_delivery_vectors() {
+    let mut n = 0;
+    for v in list("twitter") {
+        let Some(sig) = v["X-Twitter-Webhooks-Signature"].as_str() else { continue };
+        n += 1;
+        let b = body(v);
+        let sec = s(v, "consumer_secret");
+        let tw = twitter_v(sec);
+        assert_eq!(run(&tw, &[(TSIG, sig)], &b, NOW), accept(None), "{}", v["name"]);
+        assert_eq!(sign::twitter(sec.as_bytes(), &b), sig);
+        assert_eq!(run(&tw, &[(TSIG, sig)], &plus_one(&b), NOW), Err(Reject::BadSignature));
+        assert_eq!(
+            run(&twitter_v("not-the-secret"), &[(TSIG, sig)], &b, NOW),
+            Err(Reject::BadSignature)
+        );
+        assert_eq!(run(&tw, &[], &b, NOW), Err(Reject::MissingSignature));
+        let hex_form = format!("sha256={}", hex::encode(crate::hmac::hmac_sha256(sec.as_bytes(), &[&b])));
+        assert_eq!(run(&tw, &[(TSIG, &hex_form)], &b, NOW), Err(Reject::BadSignature));
+        assert_eq!(run(&tw, &[(TSIG, &sig[7..])], &b, NOW), Err(Reject::BadSignature));
+    }
+    assert!(n >= 2);
+}
+
+#[test]
+fn twitter_crc_is_not_a_signing_oracle_for_deliveries() {
+    let sec = "tw-consumer-secret";
+    let tw = twitter_v(sec);
+    let forged = br#"{"for_user_id":"1","qid":42}"#;
+    // asking the CRC to sign a delivery body is refused, with or without leading whitespace
+    for token in ["%7B%22for_user_id%22%3A%221%22%2C%22qid%22%3A42%7D", "%20%0A%7B%7D", "{}"] {
+        assert!(
+            matches!(crc(&tw, Some(&format!("crc_token={token}"))), Err(Reject::Malformed(_))),
+            "{token}"
+        );
+    }
+    // and what the CRC does sign is never accepted as a delivery (not a JSON object)
+    let token = "abc";
+    let Ok(Outcome::Reply(_)) = crc(&tw, Some("crc_token=abc")) else { panic!() };
+    let sig = sign::twitter_crc(sec.as_bytes(), token);
+    assert_eq!(run(&tw, &[(TSIG, &sig)], token.as_bytes(), NOW), Err(Reject::BadSignature));
+    // a correctly signed body that is not an object is refused too
+    for b in [&b"[1]"[..], b"\"x\"", b"42", b""] {
+        let sig = sign::twitter(sec.as_bytes(), b);
+        assert_eq!(run(&tw, &[(TSIG, &sig)], b, NOW), Err(Reject::BadSignature));
+    }
+    let sig = sign::twitter(sec.as_bytes(), forged);
+    assert_eq!(run(&tw, &[(TSIG, &sig)], forged, NOW), accept(None));
+    // GET without a usable token
+    for q in [None, Some(""), Some("crc_token="), Some("other=1")] {
+        assert!(matches!(crc(&tw, q), Err(Reject::Malformed(_))), "{q:?}");
+    }
+    let long = format!("crc_token={}", "a".repeat(twitter::MAX_CRC_TOKEN + 1));
+    assert!(matches!(crc(&tw, Some(&long)), Err(Reject::Malformed(_))));
+    assert!(TwitterVerifier::new(&secret("")).is_err());
+    assert_eq!(format!("{:?}", TwitterVerifier::new(&secret("sek")).unwrap()), "TwitterVerifier { .. }");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Teams
 
 fn teams_v(token: &str) -> Builtin {
@@ -1127,10 +1231,11 @@ proptest! {
             slack_v(None),
             teams_v("AAAA"),
             sendgrid_v(sg, Some(300)),
+            twitter_v("s"),
         ];
         for v in &verifiers {
             for name in ["X-Hub-Signature-256", "Stripe-Signature", "X-Slack-Signature",
-                         "Authorization", GSIG] {
+                         "Authorization", GSIG, TSIG] {
                 let hs = [(name, value.as_str()), (STS, value.as_str()), (GTS, value.as_str())];
                 let r = run(v, &hs, &body, NOW);
                 let accepted = matches!(r, Ok(Outcome::Accept { .. }));

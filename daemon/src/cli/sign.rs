@@ -19,6 +19,7 @@ pub(crate) enum Provider {
     Slack,
     Teams,
     Sendgrid,
+    Twitter,
 }
 
 /// Runs `hookd sign`: reads the body from `body_file` (`-` or absent: standard input), signs
@@ -85,6 +86,10 @@ pub(crate) fn headers(
             format!("X-Slack-Request-Timestamp: {now}"),
             format!("X-Slack-Signature: {}", sign::slack(s, now, body)),
         ]),
+        Provider::Twitter => Ok(vec![format!(
+            "X-Twitter-Webhooks-Signature: {}",
+            sign::twitter(s, body)
+        )]),
         Provider::Teams => sign::teams(secret, body)
             .map(|v| vec![format!("Authorization: {v}")])
             .map_err(|e| e.to_string()),
@@ -121,6 +126,11 @@ mod tests {
                 "X-Slack-Request-Timestamp: 1700000000",
                 "X-Slack-Signature: v0=2df24d535d6c06c60b3fe858989bd22e9b3cbbeda03345fbaa4bc8eacf68efbe",
             ]
+        );
+        // printf hello | openssl dgst -sha256 -hmac s -binary | base64
+        assert_eq!(
+            headers(Provider::Twitter, "s", b"hello", 0).unwrap(),
+            ["X-Twitter-Webhooks-Signature: sha256=igamQiTYPRvwohQPq31bRizz9FBZLHljkQ7TMekDEFY="]
         );
     }
 

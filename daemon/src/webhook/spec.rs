@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::config::VerifyConfig;
 use crate::model::{VerifierKind, WebhookConfig, MASK};
 use crate::plugin::{PluginLink, PluginVerifier};
-use crate::verify::{github, header, sendgrid, slack, stripe, teams, Secret, Verifier};
+use crate::verify::{github, header, sendgrid, slack, stripe, teams, twitter, Secret, Verifier};
 
 /// `workflowsToStart.idempotencyStrategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +178,9 @@ impl SpecBuilder {
                     sendgrid::SendGridVerifier::new(k, (t > 0).then_some(t)).map_err(key)?,
                 )
             }
-            VerifierKind::Twitter => return Err("verifier TWITTER is not supported by hookd".into()),
+            VerifierKind::Twitter => {
+                Verifier::Twitter(twitter::TwitterVerifier::new(&secret()?).map_err(key)?)
+            }
             VerifierKind::WasmPlugin => Verifier::Plugin(PluginVerifier::new(&self.plugins, c)?),
         })
     }
