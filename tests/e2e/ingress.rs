@@ -280,6 +280,21 @@ async fn slack_challenge_flow() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
+    // until the challenge verified the URL, even a correctly signed event is refused
+    let r = c
+        .post(format!("{}/webhook/{signed}", d.http_url()))
+        .header("X-Slack-Request-Timestamp", now.to_string())
+        .header("X-Slack-Signature", sign::slack(secret.as_bytes(), now, event))
+        .body(event.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "challenge_required"
+    );
+    assert_eq!(d.get_webhook(&signed).await.1["urlVerified"], false);
     let r = c
         .post(format!("{}/webhook/{signed}", d.http_url()))
         .header("X-Slack-Request-Timestamp", now.to_string())

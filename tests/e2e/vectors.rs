@@ -200,10 +200,28 @@ async fn all_shared_vectors_over_http() {
         what: "Stripe header without t=".into(),
     });
 
+    let sl_challenge = b64(&s(&v["slack"][1], "body_b64"));
     for sl in v["slack"].as_array().unwrap() {
         let body = b64(&s(sl, "body_b64"));
         let ts: i64 = s(sl, "X-Slack-Request-Timestamp").parse().unwrap();
-        let w = hook(&d, json!({"name": "sl", "verifier": "SLACK_BASED", "secretValue": s(sl, "signing_secret")})).await;
+        let secret = s(sl, "signing_secret");
+        let w = hook(&d, json!({"name": "sl", "verifier": "SLACK_BASED", "secretValue": secret})).await;
+        // until its URL is verified a Slack webhook answers only the challenge: verify it first
+        // (SL-2's url_verification body, signed with this vector's secret)
+        cases.push(Case {
+            webhook: w.clone(),
+            headers: vec![
+                ("X-Slack-Request-Timestamp".to_string(), ts.to_string()),
+                (
+                    "X-Slack-Signature".to_string(),
+                    hookd::verify::sign::slack(secret.as_bytes(), ts, &sl_challenge),
+                ),
+            ],
+            body: sl_challenge.clone(),
+            now: ts,
+            expect: 200,
+            what: format!("{} url_verification first", s(sl, "name")),
+        });
         let wrong = hook(&d, json!({"name": "slw", "verifier": "SLACK_BASED", "secretValue": "0000000000000000000000000000000"})).await;
         let headers = vec![
             ("X-Slack-Request-Timestamp".to_string(), ts.to_string()),
@@ -349,6 +367,49 @@ async fn all_shared_vectors_over_http() {
             now: now_sys,
             expect: 401,
             what: format!("{name} body+1"),
+        });
+    }
+
+    for t in v["twitter"].as_array().unwrap() {
+        let Some(sig) = t["X-Twitter-Webhooks-Signature"].as_str() else {
+            continue; // CRC-only vector: tests/e2e/orkes.rs
+        };
+        let body = b64(&s(t, "body_b64"));
+        let w = hook(
+            &d,
+            json!({"name": "tw", "verifier": "TWITTER", "secretValue": s(t, "consumer_secret")}),
+        )
+        .await;
+        let wrong = hook(
+            &d,
+            json!({"name": "tw-w", "verifier": "TWITTER", "secretValue": "not-the-consumer-secret"}),
+        )
+        .await;
+        let headers = vec![("X-Twitter-Webhooks-Signature".to_string(), sig.to_string())];
+        let name = s(t, "name");
+        cases.push(Case {
+            webhook: w.clone(),
+            headers: headers.clone(),
+            body: body.clone(),
+            now: now_sys,
+            expect: 200,
+            what: name.clone(),
+        });
+        cases.push(Case {
+            webhook: w,
+            headers: headers.clone(),
+            body: plus_one(&body),
+            now: now_sys,
+            expect: 401,
+            what: format!("{name} body+1"),
+        });
+        cases.push(Case {
+            webhook: wrong,
+            headers,
+            body: body.clone(),
+            now: now_sys,
+            expect: 401,
+            what: format!("{name} wrong secret"),
         });
     }
 

@@ -59,6 +59,8 @@ pub struct TaskRec {
     pub poll_count: u32,
     /// Updates received after it was already terminal (ignored, like Conductor).
     pub late_updates: u32,
+    /// `reasonForIncompletion` of the update that failed it.
+    pub reason: Option<String>,
 }
 
 #[derive(Default)]
@@ -215,6 +217,13 @@ impl ConductorDouble {
         input: Value,
         matches: Value,
     ) -> (String, String) {
+        let resolved = Self::resolve(&input, &matches);
+        self.schedule_task(name, version, reference, task_type, input, json!({ "matches": resolved }))
+    }
+
+    /// Resolves `${workflow.input.x}` values of `matches` against `input`, as Conductor does
+    /// when it schedules a task.
+    fn resolve(input: &Value, matches: &Value) -> Map<String, Value> {
         let mut resolved = Map::new();
         for (k, v) in matches.as_object().unwrap() {
             let v = match v
@@ -230,6 +239,21 @@ impl ConductorDouble {
             };
             resolved.insert(k.clone(), v);
         }
+        resolved
+    }
+
+    /// Schedules a workflow (name, version, input) with one task `reference` of type
+    /// `task_type` whose `inputData` is `input_data` as given (e.g. without `matches`).
+    /// Returns (workflow id, task id).
+    pub fn schedule_task(
+        &self,
+        name: &str,
+        version: i64,
+        reference: &str,
+        task_type: &str,
+        input: Value,
+        input_data: Value,
+    ) -> (String, String) {
         let mut g = self.st.lock().unwrap();
         let wid = uuid::Uuid::new_v4().to_string();
         let tid = uuid::Uuid::new_v4().to_string();
@@ -248,11 +272,12 @@ impl ConductorDouble {
             reference: reference.into(),
             workflow_id: wid.clone(),
             status: "SCHEDULED".into(),
-            input: json!({ "matches": resolved }),
+            input: input_data,
             output: Value::Null,
             visible_at: Instant::now(),
             poll_count: 0,
             late_updates: 0,
+            reason: None,
         });
         (wid, tid)
     }
@@ -449,7 +474,7 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
     };
     if matches!(
         t.status.as_str(),
-        "COMPLETED" | "FAILED" | "CANCELED" | "TIMED_OUT"
+        "COMPLETED" | "FAILED" | "FAILED_WITH_TERMINAL_ERROR" | "CANCELED" | "TIMED_OUT"
     ) {
         t.late_updates += 1; // Conductor ignores updates of terminal tasks
         return tid.into_response();
@@ -462,11 +487,12 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
         s @ ("COMPLETED" | "FAILED" | "FAILED_WITH_TERMINAL_ERROR") => {
             t.status = s.into();
             t.output = r["outputData"].clone();
+            t.reason = r["reasonForIncompletion"].as_str().map(str::to_owned);
             let wid = t.workflow_id.clone();
-            if s == "COMPLETED" {
-                if let Some(w) = g.workflows.iter_mut().find(|w| w.id == wid) {
-                    w.status = "COMPLETED".into();
-                }
+            // one task per workflow here: its end is the workflow's (no retries configured)
+            let wf_status = if s == "COMPLETED" { "COMPLETED" } else { "FAILED" };
+            if let Some(w) = g.workflows.iter_mut().find(|w| w.id == wid) {
+                w.status = wf_status.into();
             }
         }
         _ => return err(StatusCode::BAD_REQUEST, "invalid status"),

@@ -12,6 +12,7 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 pub mod conductor;
+pub mod orkes;
 pub mod h3;
 pub mod plugins;
 
