@@ -284,7 +284,10 @@ async fn slack_challenge_flow() {
     let r = c
         .post(format!("{}/webhook/{signed}", d.http_url()))
         .header("X-Slack-Request-Timestamp", now.to_string())
-        .header("X-Slack-Signature", sign::slack(secret.as_bytes(), now, event))
+        .header(
+            "X-Slack-Signature",
+            sign::slack(secret.as_bytes(), now, event),
+        )
         .body(event.to_vec())
         .send()
         .await

@@ -106,11 +106,21 @@ async fn history_and_admin_answers_read_as_orkes_client_models() {
     // every answer, field by field and type by type
     let (s, one) = d.get_webhook(&id).await;
     assert_eq!(s, 200);
-    ok_or_panic(check(Model::WebhookConfig, &one), "GET /api/metadata/webhook/{id}");
+    ok_or_panic(
+        check(Model::WebhookConfig, &one),
+        "GET /api/metadata/webhook/{id}",
+    );
     for e in one["webhookExecutionHistory"].as_array().unwrap() {
         ok_or_panic(check(Model::WebhookExecutionHistory, e), "a history entry");
     }
-    let (s, list) = admin(&d, http::Method::GET, "/api/metadata/webhook", Some(TOKEN), None).await;
+    let (s, list) = admin(
+        &d,
+        http::Method::GET,
+        "/api/metadata/webhook",
+        Some(TOKEN),
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
     for w in list.as_array().unwrap() {
         ok_or_panic(check(Model::WebhookConfig, w), "GET /api/metadata/webhook");
@@ -146,7 +156,10 @@ async fn history_and_admin_answers_read_as_orkes_client_models() {
     assert!(check(Model::WebhookConfig, &bad).is_err());
     bad = one.clone();
     bad["verifier"] = json!("WASM_PLUGIN");
-    assert!(check(Model::WebhookConfig, &bad).is_err(), "not in the Java enum");
+    assert!(
+        check(Model::WebhookConfig, &bad).is_err(),
+        "not in the Java enum"
+    );
     assert!(check(Model::Tag, &json!({"key": "a", "value": "b", "x": 1})).is_err());
     d.stop().await;
 }
@@ -156,8 +169,10 @@ async fn history_and_admin_answers_read_as_orkes_client_models() {
 async fn admin_errors_have_conductors_shape_provider_routes_keep_short_ones() {
     let d = TestDaemon::start("").await;
     let id = d
-        .create_webhook(json!({"id": "taken", "name": "gh", "verifier": "SIGNATURE_BASED",
-            "secretValue": SECRET, "workflowsToStart": {"wf": 1}}))
+        .create_webhook(
+            json!({"id": "taken", "name": "gh", "verifier": "SIGNATURE_BASED",
+            "secretValue": SECRET, "workflowsToStart": {"wf": 1}}),
+        )
         .await;
     let get = http::Method::GET;
     let post = http::Method::POST;
@@ -168,33 +183,65 @@ async fn admin_errors_have_conductors_shape_provider_routes_keep_short_ones() {
             "unauthorized",
         ),
         (
-            admin(&d, get.clone(), "/api/metadata/webhook/nope", Some(TOKEN), None).await,
+            admin(
+                &d,
+                get.clone(),
+                "/api/metadata/webhook/nope",
+                Some(TOKEN),
+                None,
+            )
+            .await,
             404,
             "not_found",
         ),
         (
-            admin(&d, http::Method::DELETE, "/api/metadata/webhook/nope", Some(TOKEN), None)
-                .await,
+            admin(
+                &d,
+                http::Method::DELETE,
+                "/api/metadata/webhook/nope",
+                Some(TOKEN),
+                None,
+            )
+            .await,
             404,
             "not_found",
         ),
         (
-            admin(&d, post.clone(), "/api/metadata/webhook", Some(TOKEN),
-                Some(json!({"name": "x", "verifier": "STRIPE", "workflowsToStart": {"wf": 1}})))
+            admin(
+                &d,
+                post.clone(),
+                "/api/metadata/webhook",
+                Some(TOKEN),
+                Some(json!({"name": "x", "verifier": "STRIPE", "workflowsToStart": {"wf": 1}})),
+            )
             .await,
             400,
             "invalid",
         ),
         (
-            admin(&d, post.clone(), "/api/metadata/webhook", Some(TOKEN),
-                Some(json!({"id": id, "name": "gh", "verifier": "SIGNATURE_BASED",
-                    "secretValue": SECRET, "workflowsToStart": {"wf": 1}})))
+            admin(
+                &d,
+                post.clone(),
+                "/api/metadata/webhook",
+                Some(TOKEN),
+                Some(
+                    json!({"id": id, "name": "gh", "verifier": "SIGNATURE_BASED",
+                    "secretValue": SECRET, "workflowsToStart": {"wf": 1}}),
+                ),
+            )
             .await,
             409,
             "conflict",
         ),
         (
-            admin(&d, get.clone(), "/api/metadata/nothing-here", Some(TOKEN), None).await,
+            admin(
+                &d,
+                get.clone(),
+                "/api/metadata/nothing-here",
+                Some(TOKEN),
+                None,
+            )
+            .await,
             404,
             "not_found",
         ),
@@ -231,7 +278,10 @@ async fn admin_errors_have_conductors_shape_provider_routes_keep_short_ones() {
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "bad_signature");
-    assert!(v.get("status").is_none() && v.get("instance").is_none(), "{v}");
+    assert!(
+        v.get("status").is_none() && v.get("instance").is_none(),
+        "{v}"
+    );
     d.stop().await;
 }
 
@@ -241,8 +291,10 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
     let c = ConductorDouble::start().await;
     let d = TestDaemon::start(&conductor_section(&c)).await;
     let id = d
-        .create_webhook(json!({"name": "gh", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
-            "receiverWorkflowNamesToVersions": {"orders": 1}}))
+        .create_webhook(
+            json!({"name": "gh", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
+            "receiverWorkflowNamesToVersions": {"orders": 1}}),
+        )
         .await;
     let ty = "WAIT_FOR_WEBHOOK";
     // the number 42, resolved from the workflow input as Conductor does
@@ -254,7 +306,14 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
         json!({"qid": 42}),
         json!({"$.qid": "${workflow.input.qid}"}),
     );
-    let (_, t42f) = c.schedule_wait("orders", 1, "wait_ref", ty, json!({}), json!({"$.qid": 42.0}));
+    let (_, t42f) = c.schedule_wait(
+        "orders",
+        1,
+        "wait_ref",
+        ty,
+        json!({}),
+        json!({"$.qid": 42.0}),
+    );
     let (_, tbool) = c.schedule_wait(
         "orders",
         1,
@@ -264,8 +323,14 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
         json!({"$.flag": true, "$.qid": "42"}),
     );
     let (w_none, t_none) = c.schedule_task("orders", 1, "bare_ref", ty, json!({}), json!({}));
-    let (_, t_empty) =
-        c.schedule_task("orders", 1, "empty_ref", ty, json!({}), json!({"matches": {}}));
+    let (_, t_empty) = c.schedule_task(
+        "orders",
+        1,
+        "empty_ref",
+        ty,
+        json!({}),
+        json!({"matches": {}}),
+    );
     c.wait_for("waits polled", WAIT, |c| {
         [&t42, &t42f, &tbool]
             .iter()
@@ -301,7 +366,10 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
     assert_eq!(h[0]["matched"], true);
     assert_eq!(h[0]["workflowIds"], json!([w42]), "only the wait on 42");
     // a boolean and a string in the body: "true" and "42"
-    assert_eq!(post_github(&d, &id, br#"{"flag":"true"}"#, "?qid=42").await, 200);
+    assert_eq!(
+        post_github(&d, &id, br#"{"flag":"true"}"#, "?qid=42").await,
+        200
+    );
     c.wait_for("the wait on true completed", WAIT, |c| {
         c.task(&tbool).unwrap().status == "COMPLETED"
     })
@@ -315,7 +383,10 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
     );
     for t in [&t_none, &t_empty] {
         let t = c.task(t).unwrap();
-        assert_eq!(t.status, "FAILED_WITH_TERMINAL_ERROR", "never completed by an event");
+        assert_eq!(
+            t.status, "FAILED_WITH_TERMINAL_ERROR",
+            "never completed by an event"
+        );
         assert_eq!(t.late_updates, 0, "no completion was even attempted");
         assert_eq!(t.poll_count, 1, "failed once, not re-polled");
     }
@@ -328,8 +399,10 @@ async fn slack_answers_only_url_verification_until_verified() {
     let d = TestDaemon::start("").await;
     let secret = "8f742231b10e8888abcd99yyyzzz85a5";
     let id = d
-        .create_webhook(json!({"name": "slack", "verifier": "SLACK_BASED", "secretValue": secret,
-            "receiverWorkflowNamesToVersions": {"wf": 1}}))
+        .create_webhook(
+            json!({"name": "slack", "verifier": "SLACK_BASED", "secretValue": secret,
+            "receiverWorkflowNamesToVersions": {"wf": 1}}),
+        )
         .await;
     let c = http1_client();
     let send = |body: &'static [u8]| {
@@ -339,7 +412,10 @@ async fn slack_answers_only_url_verification_until_verified() {
             .as_secs() as i64;
         c.post(format!("{}/webhook/{id}", d.http_url()))
             .header("X-Slack-Request-Timestamp", now.to_string())
-            .header("X-Slack-Signature", sign::slack(secret.as_bytes(), now, body))
+            .header(
+                "X-Slack-Signature",
+                sign::slack(secret.as_bytes(), now, body),
+            )
             .body(body.to_vec())
             .send()
     };
@@ -348,7 +424,10 @@ async fn slack_answers_only_url_verification_until_verified() {
     for body in [event, command] {
         let r = send(body).await.unwrap();
         assert_eq!(r.status(), 401, "signed, but the URL is not verified yet");
-        assert_eq!(r.json::<Value>().await.unwrap()["error"], "challenge_required");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["error"],
+            "challenge_required"
+        );
     }
     assert_eq!(d.get_webhook(&id).await.1["urlVerified"], false);
     let challenge: &[u8] = br#"{"token":"t","challenge":"c-123","type":"url_verification"}"#;
@@ -364,7 +443,10 @@ async fn slack_answers_only_url_verification_until_verified() {
     got.sort();
     let mut want = vec![event.to_vec(), command.to_vec()];
     want.sort();
-    assert_eq!(got, want, "only what came after the challenge was published, once each");
+    assert_eq!(
+        got, want,
+        "only what came after the challenge was published, once each"
+    );
     d.stop().await;
 }
 
@@ -376,13 +458,20 @@ async fn twitter_crc_verifies_the_url_and_signed_deliveries_flow() {
     let (crc_v, post_v) = (&v["twitter"][0], &v["twitter"][1]);
     let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
     let id = d
-        .create_webhook(json!({"name": "x", "sourcePlatform": "Custom", "verifier": "TWITTER",
-            "secretValue": s(crc_v, "consumer_secret"), "workflowsToStart": {"wf": 1}}))
+        .create_webhook(
+            json!({"name": "x", "sourcePlatform": "Custom", "verifier": "TWITTER",
+            "secretValue": s(crc_v, "consumer_secret"), "workflowsToStart": {"wf": 1}}),
+        )
         .await;
     let c = http1_client();
     let url = format!("{}/webhook/{id}", d.http_url());
     assert_eq!(d.get_webhook(&id).await.1["urlVerified"], false);
-    for bad in ["", "?other=1", "?crc_token=", "?crc_token=%7B%22a%22%3A1%7D"] {
+    for bad in [
+        "",
+        "?other=1",
+        "?crc_token=",
+        "?crc_token=%7B%22a%22%3A1%7D",
+    ] {
         let r = c.get(format!("{url}{bad}")).send().await.unwrap();
         assert_eq!(r.status(), 400, "{bad}");
         assert_eq!(r.json::<Value>().await.unwrap()["error"], "malformed");
@@ -402,7 +491,11 @@ async fn twitter_crc_verifies_the_url_and_signed_deliveries_flow() {
         r.json::<Value>().await.unwrap(),
         json!({"response_token": s(crc_v, "response_token")})
     );
-    assert_eq!(d.get_webhook(&id).await.1["urlVerified"], true, "the CRC verifies the URL");
+    assert_eq!(
+        d.get_webhook(&id).await.1["urlVerified"],
+        true,
+        "the CRC verifies the URL"
+    );
 
     // deliveries, on a webhook with the vector's consumer secret
     let id2 = d
@@ -413,7 +506,10 @@ async fn twitter_crc_verifies_the_url_and_signed_deliveries_flow() {
     let url2 = format!("{}/webhook/{id2}", d.http_url());
     let r = c
         .post(&url2)
-        .header("X-Twitter-Webhooks-Signature", s(post_v, "X-Twitter-Webhooks-Signature"))
+        .header(
+            "X-Twitter-Webhooks-Signature",
+            s(post_v, "X-Twitter-Webhooks-Signature"),
+        )
         .header("Content-Type", "application/json")
         .body(body.clone())
         .send()
@@ -422,11 +518,16 @@ async fn twitter_crc_verifies_the_url_and_signed_deliveries_flow() {
     assert_eq!(r.status(), 200);
     let r = c.post(&url2).body(body.clone()).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "missing_signature");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "missing_signature"
+    );
     // built-in verifiers without a GET handshake still refuse GET
     let gh = d
-        .create_webhook(json!({"name": "gh", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
-            "workflowsToStart": {"wf": 1}}))
+        .create_webhook(
+            json!({"name": "gh", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
+            "workflowsToStart": {"wf": 1}}),
+        )
         .await;
     let r = c
         .get(format!("{}/webhook/{gh}?crc_token=abc", d.http_url()))
@@ -454,17 +555,31 @@ async fn expression_and_evaluator_type_are_refused_naming_the_field() {
         b
     };
     let cases = [
-        (with(json!({"expression": "(function(){return {workflowsToStart:{wf:1}};})()",
-            "evaluatorType": "javascript"})), "expression"),
-        (with(json!({"expression": "x", "workflowsToStart": {"wf": 1}})), "expression"),
-        (with(json!({"evaluatorType": "graaljs", "workflowsToStart": {"wf": 1}})), "evaluatorType"),
+        (
+            with(
+                json!({"expression": "(function(){return {workflowsToStart:{wf:1}};})()",
+            "evaluatorType": "javascript"}),
+            ),
+            "expression",
+        ),
+        (
+            with(json!({"expression": "x", "workflowsToStart": {"wf": 1}})),
+            "expression",
+        ),
+        (
+            with(json!({"evaluatorType": "graaljs", "workflowsToStart": {"wf": 1}})),
+            "evaluatorType",
+        ),
     ];
     for (body, field) in &cases {
         let (s, v) = admin(&d, post.clone(), base, Some(TOKEN), Some(body.clone())).await;
         assert_eq!(s, 400, "{v}");
         assert_eq!(v["code"], "invalid");
         let msg = v["message"].as_str().unwrap();
-        assert!(msg.starts_with(&format!("{field} is not supported")), "{msg}");
+        assert!(
+            msg.starts_with(&format!("{field} is not supported")),
+            "{msg}"
+        );
     }
     let (_, list) = admin(&d, http::Method::GET, base, Some(TOKEN), None).await;
     assert_eq!(list, json!([]), "nothing stored");
@@ -478,11 +593,16 @@ async fn expression_and_evaluator_type_are_refused_naming_the_field() {
         http::Method::PUT,
         &format!("{base}/{id}"),
         Some(TOKEN),
-        Some(with(json!({"workflowsToStart": {"wf": 1}, "expression": "x"}))),
+        Some(with(
+            json!({"workflowsToStart": {"wf": 1}, "expression": "x"}),
+        )),
     )
     .await;
     assert_eq!(s, 400);
-    assert!(v["message"].as_str().unwrap().starts_with("expression"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().starts_with("expression"),
+        "{v}"
+    );
     let (_, w) = d.get_webhook(&id).await;
     assert!(w.get("expression").is_none(), "{w}");
     d.stop().await;
@@ -491,11 +611,16 @@ async fn expression_and_evaluator_type_are_refused_naming_the_field() {
 // 7. The documented Conductor OSS example — workflow, task definition, webhook — as written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_wait_example_runs_as_written() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/wait-for-webhook");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/wait-for-webhook");
     let read = |f: &str| -> Value {
         serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap()
     };
-    let (wf, taskdefs, mut hook) = (read("workflow.json"), read("taskdef.json"), read("webhook.json"));
+    let (wf, taskdefs, mut hook) = (
+        read("workflow.json"),
+        read("taskdef.json"),
+        read("webhook.json"),
+    );
     let sink = hookd::config::SinkConfig::default();
     let td = &taskdefs[0];
     let wait = &wf["tasks"][0];
@@ -503,9 +628,15 @@ async fn the_documented_wait_example_runs_as_written() {
     assert_eq!(wait["name"], sink.wait_task_type.as_str());
     assert_eq!(td["name"], sink.wait_task_type.as_str());
     let response_timeout = td["responseTimeoutSeconds"].as_u64().unwrap();
-    assert!(response_timeout > 2 * sink.wait_callback_after_secs, "keep-alive fits");
+    assert!(
+        response_timeout > 2 * sink.wait_callback_after_secs,
+        "keep-alive fits"
+    );
     assert!(response_timeout < td["timeoutSeconds"].as_u64().unwrap());
-    assert_eq!(hook["receiverWorkflowNamesToVersions"][wf["name"].as_str().unwrap()], wf["version"]);
+    assert_eq!(
+        hook["receiverWorkflowNamesToVersions"][wf["name"].as_str().unwrap()],
+        wf["version"]
+    );
 
     let c = ConductorDouble::start().await;
     let d = TestDaemon::start(&conductor_section(&c)).await;
@@ -562,6 +693,10 @@ async fn the_documented_wait_example_runs_as_written() {
     let h = history(&d, &id, 2).await;
     assert_eq!(h[0]["workflowIds"], json!([wid]));
     assert_eq!(h[1]["matched"], false, "the failed payment matched nothing");
-    assert_eq!(c.task(&other).unwrap().status, "IN_PROGRESS", "another order's wait");
+    assert_eq!(
+        c.task(&other).unwrap().status,
+        "IN_PROGRESS",
+        "another order's wait"
+    );
     d.stop().await;
 }

@@ -212,12 +212,13 @@ async fn waits_match_fan_out_resolve_and_compare_in_string_form() {
         200
     );
     history(&d, &id, 3).await;
-    assert_eq!(c.task(&t_num).unwrap().status, "IN_PROGRESS", "5.0 is not 5");
-    // ... while the query string "5" and the string "true" are 5 and true
     assert_eq!(
-        post(&d, &id, br#"{"paid":"true"}"#, "?amount=5").await,
-        200
+        c.task(&t_num).unwrap().status,
+        "IN_PROGRESS",
+        "5.0 is not 5"
     );
+    // ... while the query string "5" and the string "true" are 5 and true
+    assert_eq!(post(&d, &id, br#"{"paid":"true"}"#, "?amount=5").await, 200);
     c.wait_for("string-form match", WAIT, |c| {
         c.task(&t_num).unwrap().status == "COMPLETED"
     })

@@ -205,7 +205,11 @@ async fn all_shared_vectors_over_http() {
         let body = b64(&s(sl, "body_b64"));
         let ts: i64 = s(sl, "X-Slack-Request-Timestamp").parse().unwrap();
         let secret = s(sl, "signing_secret");
-        let w = hook(&d, json!({"name": "sl", "verifier": "SLACK_BASED", "secretValue": secret})).await;
+        let w = hook(
+            &d,
+            json!({"name": "sl", "verifier": "SLACK_BASED", "secretValue": secret}),
+        )
+        .await;
         // until its URL is verified a Slack webhook answers only the challenge: verify it first
         // (SL-2's url_verification body, signed with this vector's secret)
         cases.push(Case {

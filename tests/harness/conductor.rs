@@ -218,7 +218,14 @@ impl ConductorDouble {
         matches: Value,
     ) -> (String, String) {
         let resolved = Self::resolve(&input, &matches);
-        self.schedule_task(name, version, reference, task_type, input, json!({ "matches": resolved }))
+        self.schedule_task(
+            name,
+            version,
+            reference,
+            task_type,
+            input,
+            json!({ "matches": resolved }),
+        )
     }
 
     /// Resolves `${workflow.input.x}` values of `matches` against `input`, as Conductor does
@@ -490,7 +497,11 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
             t.reason = r["reasonForIncompletion"].as_str().map(str::to_owned);
             let wid = t.workflow_id.clone();
             // one task per workflow here: its end is the workflow's (no retries configured)
-            let wf_status = if s == "COMPLETED" { "COMPLETED" } else { "FAILED" };
+            let wf_status = if s == "COMPLETED" {
+                "COMPLETED"
+            } else {
+                "FAILED"
+            };
             if let Some(w) = g.workflows.iter_mut().find(|w| w.id == wid) {
                 w.status = wf_status.into();
             }

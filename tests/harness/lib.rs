@@ -12,8 +12,8 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 pub mod conductor;
-pub mod orkes;
 pub mod h3;
+pub mod orkes;
 pub mod plugins;
 
 pub use hookd;

@@ -98,8 +98,10 @@ impl Model {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/orkes")
             .join(format!("{}.json", self.file()));
-        serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-            .unwrap()
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap()
     }
 }
 

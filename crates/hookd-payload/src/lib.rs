@@ -117,7 +117,10 @@ mod tests {
         use matching::string_form;
         let p = build(br#"{"i":5,"f":5.0,"e":1e2}"#, Some("q=42"));
         let form = |k: &str| string_form(&p[k]).unwrap();
-        assert_eq!((form("i"), form("f"), form("e")), ("5".into(), "5.0".into(), "100.0".into()));
+        assert_eq!(
+            (form("i"), form("f"), form("e")),
+            ("5".into(), "5.0".into(), "100.0".into())
+        );
         assert_eq!(form("q"), string_form(&json!(42)).unwrap());
     }
 

@@ -145,11 +145,21 @@ pub fn java_double(x: f64) -> String {
         let (int, frac) = if point <= 0 {
             ("0".to_string(), "0".repeat((-point) as usize) + &digits)
         } else if point as usize >= digits.len() {
-            (digits.clone() + &"0".repeat(point as usize - digits.len()), String::new())
+            (
+                digits.clone() + &"0".repeat(point as usize - digits.len()),
+                String::new(),
+            )
         } else {
-            (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+            (
+                digits[..point as usize].to_string(),
+                digits[point as usize..].to_string(),
+            )
         };
-        let frac = if frac.is_empty() { "0".to_string() } else { frac };
+        let frac = if frac.is_empty() {
+            "0".to_string()
+        } else {
+            frac
+        };
         format!("{sign}{int}.{frac}")
     } else {
         let (first, rest) = digits.split_at(1);
@@ -408,7 +418,10 @@ mod tests {
         assert_eq!(num("100.25"), "100.25");
         assert_eq!(f(json!(true)), "true");
         assert_eq!(f(json!(false)), "false");
-        assert_eq!(f(json!([1, "a", true, null, [2.5]])), "[1, a, true, null, [2.5]]");
+        assert_eq!(
+            f(json!([1, "a", true, null, [2.5]])),
+            "[1, a, true, null, [2.5]]"
+        );
         assert_eq!(f(json!({"b": 1, "a": {"c": "x"}})), "{a={c=x}, b=1}");
         assert_eq!(string_form(&Value::Null), None);
     }
@@ -416,14 +429,30 @@ mod tests {
     #[test]
     fn indefinite_paths_use_the_first_value_definite_paths_the_array() {
         let m = Matcher::new("wf", 1, "r", vec!["$.items[*].id".into()]);
-        let w = |v: Value| wait_key("wf", 1, "r", json!({"$.items[*].id": v}).as_object().unwrap());
+        let w = |v: Value| {
+            wait_key(
+                "wf",
+                1,
+                "r",
+                json!({"$.items[*].id": v}).as_object().unwrap(),
+            )
+        };
         let p = json!({"items": [{"id": 3}, {"id": 4}]});
         assert_eq!(m.key_for(&p), w(json!(3)));
         assert!(m.key_for(&json!({"items": []})).is_none());
         let m = Matcher::new("wf", 1, "r", vec!["$.tags".into()]);
-        let w = wait_key("wf", 1, "r", json!({"$.tags": ["a", "b"]}).as_object().unwrap());
+        let w = wait_key(
+            "wf",
+            1,
+            "r",
+            json!({"$.tags": ["a", "b"]}).as_object().unwrap(),
+        );
         assert_eq!(m.key_for(&json!({"tags": ["a", "b"]})), w);
-        assert_eq!(m.key_for(&json!({"tags": "[a, b]"})), w, "as Orkes: by string form");
+        assert_eq!(
+            m.key_for(&json!({"tags": "[a, b]"})),
+            w,
+            "as Orkes: by string form"
+        );
     }
 
     #[test]
@@ -441,7 +470,9 @@ mod tests {
         );
         assert!(check_matches(Some(&json!({"$.a": 1}))).is_ok());
         assert!(wait_key("w", 1, "r", &Map::new()).is_none());
-        assert!(Matcher::new("w", 1, "r", vec![]).key_for(&json!({})).is_none());
+        assert!(Matcher::new("w", 1, "r", vec![])
+            .key_for(&json!({}))
+            .is_none());
         for e in [BadMatches::Missing, BadMatches::Empty] {
             assert!(e.to_string().contains("matches"), "{e}");
         }
@@ -449,7 +480,18 @@ mod tests {
 
     #[test]
     fn java_doubles_read_back() {
-        for x in [1.0, 0.1, 1.0 / 3.0, 123456.789, 9.999_999e6, 1e7, 1e-3, 9.99e-4, 2.5e-300, 1.7976931348623157e308] {
+        for x in [
+            1.0,
+            0.1,
+            1.0 / 3.0,
+            123456.789,
+            9.999_999e6,
+            1e7,
+            1e-3,
+            9.99e-4,
+            2.5e-300,
+            1.7976931348623157e308,
+        ] {
             let s = java_double(x);
             let back: f64 = s.replace('E', "e").parse().unwrap();
             assert_eq!(back, x, "{s}");

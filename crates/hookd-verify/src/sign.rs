@@ -43,7 +43,10 @@ pub fn slack(secret: &[u8], ts: i64, body: &[u8]) -> String {
 /// X (Twitter) `X-Twitter-Webhooks-Signature` value: `sha256=<base64 HMAC-SHA256(consumer
 /// secret, body)>`.
 pub fn twitter(consumer_secret: &[u8], body: &[u8]) -> String {
-    format!("sha256={}", encode_b64(&hmac_sha256(consumer_secret, &[body])))
+    format!(
+        "sha256={}",
+        encode_b64(&hmac_sha256(consumer_secret, &[body]))
+    )
 }
 
 /// X (Twitter) CRC `response_token` for `crc_token`: `sha256=<base64 HMAC-SHA256(consumer

@@ -197,7 +197,11 @@ fn kinds() {
         kinds,
         ["github", "stripe", "slack", "teams", "sendgrid", "header", "twitter"]
     );
-    let get: Vec<_> = all.iter().filter(|b| b.answers_get()).map(Builtin::kind).collect();
+    let get: Vec<_> = all
+        .iter()
+        .filter(|b| b.answers_get())
+        .map(Builtin::kind)
+        .collect();
     assert_eq!(get, ["twitter"], "only X's CRC is answered on GET");
 }
 
@@ -542,7 +546,12 @@ fn slack_ts(v: &Value) -> i64 {
 }
 
 /// A Slack request to a webhook whose URL is already verified.
-fn run_verified(v: &Builtin, hs: &[(&str, &str)], body: &[u8], now: i64) -> Result<Outcome, Reject> {
+fn run_verified(
+    v: &Builtin,
+    hs: &[(&str, &str)],
+    body: &[u8],
+    now: i64,
+) -> Result<Outcome, Reject> {
     run_at(v, hs, body, now, true)
 }
 
@@ -564,7 +573,12 @@ fn slack_vectors_and_window() {
             _ => assert_eq!(before, Err(Reject::ChallengeRequired), "{}", v["name"]),
         }
         for now in [ts, ts + 300, ts - 300] {
-            assert_eq!(run_verified(&sl, &hs, &b, now), res, "{} at {now}", v["name"]);
+            assert_eq!(
+                run_verified(&sl, &hs, &b, now),
+                res,
+                "{} at {now}",
+                v["name"]
+            );
         }
         for now in [ts + 301, ts - 301] {
             assert_eq!(
@@ -577,7 +591,10 @@ fn slack_vectors_and_window() {
         // negatives: wrong secret, body +1 byte, missing headers
         let wrong = slack_v(Some("e6b19c573432dcc6b075501d51b51bb9"));
         assert_eq!(run_verified(&wrong, &hs, &b, ts), Err(Reject::BadSignature));
-        assert_eq!(run_verified(&sl, &hs, &plus_one(&b), ts), Err(Reject::BadSignature));
+        assert_eq!(
+            run_verified(&sl, &hs, &plus_one(&b), ts),
+            Err(Reject::BadSignature)
+        );
         assert_eq!(
             run_verified(&sl, &[(SSIG, sig)], &b, ts),
             Err(Reject::MissingSignature)
@@ -607,7 +624,10 @@ fn slack_delivery_ids() {
     let b = body(v);
     let hs = [(SSIG, s(v, SSIG)), (STS, s(v, STS))];
     let sl = slack_v(Some(s(v, "signing_secret")));
-    assert_eq!(run_verified(&sl, &hs, &b, slack_ts(v)), accept(Some("Ev123ABC456")));
+    assert_eq!(
+        run_verified(&sl, &hs, &b, slack_ts(v)),
+        accept(Some("Ev123ABC456"))
+    );
     // SL-1: slash command, form body, no id
     let v = vector("slack", "SL-1");
     let hs = [(SSIG, s(v, SSIG)), (STS, s(v, STS))];
@@ -761,13 +781,21 @@ fn crc(v: &Builtin, query: Option<&str>) -> Result<Outcome, Reject> {
         query,
         body: b"",
     };
-    v.verify(&req, &VerifyContext { now_unix: NOW, url_verified: false })
+    v.verify(
+        &req,
+        &VerifyContext {
+            now_unix: NOW,
+            url_verified: false,
+        },
+    )
 }
 
 #[test]
 fn twitter_crc_vectors() {
     for v in list("twitter") {
-        let Some(token) = v["crc_token"].as_str() else { continue };
+        let Some(token) = v["crc_token"].as_str() else {
+            continue;
+        };
         let sec = s(v, "consumer_secret");
         let tw = twitter_v(sec);
         let q = format!("crc_token={token}");
@@ -777,8 +805,14 @@ fn twitter_crc_vectors() {
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.content_type, "application/json");
         let body: Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(body, serde_json::json!({"response_token": s(v, "response_token")}));
-        assert_eq!(sign::twitter_crc(sec.as_bytes(), token), s(v, "response_token"));
+        assert_eq!(
+            body,
+            serde_json::json!({"response_token": s(v, "response_token")})
+        );
+        assert_eq!(
+            sign::twitter_crc(sec.as_bytes(), token),
+            s(v, "response_token")
+        );
         // other query parameters are ignored; a url-encoded token is decoded first
         let q2 = format!("nonce=1&crc_token={}", token.replace('-', "%2D"));
         assert_eq!(crc(&tw, Some(&q2)), Ok(Outcome::Reply(r)));
@@ -789,22 +823,41 @@ fn twitter_crc_vectors() {
 fn twitter_delivery_vectors() {
     let mut n = 0;
     for v in list("twitter") {
-        let Some(sig) = v["X-Twitter-Webhooks-Signature"].as_str() else { continue };
+        let Some(sig) = v["X-Twitter-Webhooks-Signature"].as_str() else {
+            continue;
+        };
         n += 1;
         let b = body(v);
         let sec = s(v, "consumer_secret");
         let tw = twitter_v(sec);
-        assert_eq!(run(&tw, &[(TSIG, sig)], &b, NOW), accept(None), "{}", v["name"]);
+        assert_eq!(
+            run(&tw, &[(TSIG, sig)], &b, NOW),
+            accept(None),
+            "{}",
+            v["name"]
+        );
         assert_eq!(sign::twitter(sec.as_bytes(), &b), sig);
-        assert_eq!(run(&tw, &[(TSIG, sig)], &plus_one(&b), NOW), Err(Reject::BadSignature));
+        assert_eq!(
+            run(&tw, &[(TSIG, sig)], &plus_one(&b), NOW),
+            Err(Reject::BadSignature)
+        );
         assert_eq!(
             run(&twitter_v("not-the-secret"), &[(TSIG, sig)], &b, NOW),
             Err(Reject::BadSignature)
         );
         assert_eq!(run(&tw, &[], &b, NOW), Err(Reject::MissingSignature));
-        let hex_form = format!("sha256={}", hex::encode(crate::hmac::hmac_sha256(sec.as_bytes(), &[&b])));
-        assert_eq!(run(&tw, &[(TSIG, &hex_form)], &b, NOW), Err(Reject::BadSignature));
-        assert_eq!(run(&tw, &[(TSIG, &sig[7..])], &b, NOW), Err(Reject::BadSignature));
+        let hex_form = format!(
+            "sha256={}",
+            hex::encode(crate::hmac::hmac_sha256(sec.as_bytes(), &[&b]))
+        );
+        assert_eq!(
+            run(&tw, &[(TSIG, &hex_form)], &b, NOW),
+            Err(Reject::BadSignature)
+        );
+        assert_eq!(
+            run(&tw, &[(TSIG, &sig[7..])], &b, NOW),
+            Err(Reject::BadSignature)
+        );
     }
     assert!(n >= 2);
 }
@@ -815,17 +868,29 @@ fn twitter_crc_is_not_a_signing_oracle_for_deliveries() {
     let tw = twitter_v(sec);
     let forged = br#"{"for_user_id":"1","qid":42}"#;
     // asking the CRC to sign a delivery body is refused, with or without leading whitespace
-    for token in ["%7B%22for_user_id%22%3A%221%22%2C%22qid%22%3A42%7D", "%20%0A%7B%7D", "{}"] {
+    for token in [
+        "%7B%22for_user_id%22%3A%221%22%2C%22qid%22%3A42%7D",
+        "%20%0A%7B%7D",
+        "{}",
+    ] {
         assert!(
-            matches!(crc(&tw, Some(&format!("crc_token={token}"))), Err(Reject::Malformed(_))),
+            matches!(
+                crc(&tw, Some(&format!("crc_token={token}"))),
+                Err(Reject::Malformed(_))
+            ),
             "{token}"
         );
     }
     // and what the CRC does sign is never accepted as a delivery (not a JSON object)
     let token = "abc";
-    let Ok(Outcome::Reply(_)) = crc(&tw, Some("crc_token=abc")) else { panic!() };
+    let Ok(Outcome::Reply(_)) = crc(&tw, Some("crc_token=abc")) else {
+        panic!()
+    };
     let sig = sign::twitter_crc(sec.as_bytes(), token);
-    assert_eq!(run(&tw, &[(TSIG, &sig)], token.as_bytes(), NOW), Err(Reject::BadSignature));
+    assert_eq!(
+        run(&tw, &[(TSIG, &sig)], token.as_bytes(), NOW),
+        Err(Reject::BadSignature)
+    );
     // a correctly signed body that is not an object is refused too
     for b in [&b"[1]"[..], b"\"x\"", b"42", b""] {
         let sig = sign::twitter(sec.as_bytes(), b);
@@ -840,7 +905,10 @@ fn twitter_crc_is_not_a_signing_oracle_for_deliveries() {
     let long = format!("crc_token={}", "a".repeat(twitter::MAX_CRC_TOKEN + 1));
     assert!(matches!(crc(&tw, Some(&long)), Err(Reject::Malformed(_))));
     assert!(TwitterVerifier::new(&secret("")).is_err());
-    assert_eq!(format!("{:?}", TwitterVerifier::new(&secret("sek")).unwrap()), "TwitterVerifier { .. }");
+    assert_eq!(
+        format!("{:?}", TwitterVerifier::new(&secret("sek")).unwrap()),
+        "TwitterVerifier { .. }"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@
 use std::fmt;
 
 use super::hmac::{decode_b64, encode_b64, Sha256Key, SHA256_LEN};
-use super::{required_header, KeyError, Outcome, Reject, Reply, RequestParts, Secret};
 use super::VerifyContext;
+use super::{required_header, KeyError, Outcome, Reject, Reply, RequestParts, Secret};
 
 /// Signature header of deliveries.
 pub const SIGNATURE_HEADER: &str = "X-Twitter-Webhooks-Signature";
