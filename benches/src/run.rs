@@ -134,21 +134,25 @@ fn now_unix() -> i64 {
 impl Shared {
     fn request(&self, seq: u64) -> Request<Bytes> {
         let (g, path) = &self.gens[(seq % self.gens.len() as u64) as usize];
-        let signed = g.make(seq, now_unix());
-        let mut b = Request::builder()
-            .method(Method::POST)
-            .uri(self.target.uri(path))
-            .header(header::CONTENT_LENGTH, signed.body.len());
-        if self.target.proto == Proto::H1 {
-            b = b.header(header::HOST, self.target.authority.as_str());
-        }
-        let mut req = b.body(signed.body).expect("valid request");
-        let h = req.headers_mut();
-        for (k, v) in signed.headers {
-            h.insert(k, v);
-        }
-        req
+        build(&self.target, path, g.make(seq, now_unix()))
     }
+}
+
+/// The HTTP request for `signed` to `path` on `target`.
+fn build(target: &Target, path: &str, signed: crate::shapes::SignedRequest) -> Request<Bytes> {
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri(target.uri(path))
+        .header(header::CONTENT_LENGTH, signed.body.len());
+    if target.proto == Proto::H1 {
+        b = b.header(header::HOST, target.authority.as_str());
+    }
+    let mut req = b.body(signed.body).expect("valid request");
+    let h = req.headers_mut();
+    for (k, v) in signed.headers {
+        h.insert(k, v);
+    }
+    req
 }
 
 async fn worker(sh: Arc<Shared>, idx: usize, mut conn: Option<(u64, Sender)>) -> Recorder {
@@ -357,6 +361,21 @@ pub async fn run(cfg: RunConfig) -> Result<Report, RunError> {
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
+    let mut opened = opened;
+    // Webhooks whose URL must be verified first (Slack's challenge) get it now, once.
+    for (g, path) in &gens {
+        if let Some(h) = g.handshake(now_unix()) {
+            let sender = opened.first_mut().expect("at least one connection");
+            let status = tokio::time::timeout(cfg.timeout, sender.send(build(&target, path, h)))
+                .await
+                .unwrap_or(Err(ClientError::Timeout))?;
+            if !status.is_success() {
+                return Err(RunError::Options(format!(
+                    "{path}: the URL verification handshake got {status}"
+                )));
+            }
+        }
+    }
     let mut initial: Vec<Option<(u64, Sender)>> = Vec::new();
     let pool = if cfg.proto.multiplexed() {
         let slots: Vec<_> = opened

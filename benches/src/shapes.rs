@@ -159,6 +159,30 @@ impl Generator {
         format!(r#"{{"bench_id":"{id}",{fields},"padding":""#)
     }
 
+    /// The request that verifies a new webhook's URL before any event is accepted, when the
+    /// provider has one: Slack's signed `url_verification` challenge (hookd answers only that
+    /// until the URL is verified). Sent once per webhook before the load starts.
+    pub fn handshake(&self, now: i64) -> Option<SignedRequest> {
+        if self.provider != Provider::Slack {
+            return None;
+        }
+        let body = br#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"hookd-bench","type":"url_verification"}"#;
+        let h = |n: &'static str, v: String| {
+            (
+                HeaderName::from_static(n),
+                HeaderValue::try_from(v).expect("generated header values are visible ASCII"),
+            )
+        };
+        Some(SignedRequest {
+            headers: vec![
+                h("content-type", "application/json".into()),
+                h("x-slack-request-timestamp", now.to_string()),
+                h("x-slack-signature", sign::slack(&self.secret, now, body)),
+            ],
+            body: Bytes::from_static(body),
+        })
+    }
+
     /// Request `seq`, signed at `now` (Unix seconds).
     pub fn make(&self, seq: u64, now: i64) -> SignedRequest {
         let mut body = self.skeleton(seq, now).into_bytes();
