@@ -23,6 +23,7 @@ mod admin;
 mod admission;
 pub mod cli;
 mod clock;
+mod console;
 pub mod config;
 mod daemon;
 mod error;
