@@ -76,7 +76,8 @@ function App() {
           <NavLink href="/plugins">Plugins</NavLink>
         </nav>
         <span class="who">
-          Signed in as <strong>{info.principal}</strong>
+          <span class="who-label">Signed in as </span>
+          <strong>{info.principal}</strong>
         </span>
         <button
           type="button"
