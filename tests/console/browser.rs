@@ -2,8 +2,8 @@
 //! port; both installed by `scripts/setup`), plus what the console tests do with it: wait for a
 //! condition, inject axe-core, check the 375 px layout, take screenshots.
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,9 @@ fn tool(name: &str) -> PathBuf {
             return p;
         }
     }
-    panic!("{name} not found: run scripts/setup (it installs Debian's chromium and chromium-driver)");
+    panic!(
+        "{name} not found: run scripts/setup (it installs Debian's chromium and chromium-driver)"
+    );
 }
 
 impl Browser {
@@ -82,10 +84,11 @@ impl Browser {
             };
             let deadline = Instant::now() + WAIT;
             loop {
-                let r = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                    .capabilities(caps.clone())
-                    .connect(&format!("http://127.0.0.1:{port}"))
-                    .await;
+                let r =
+                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                        .capabilities(caps.clone())
+                        .connect(&format!("http://127.0.0.1:{port}"))
+                        .await;
                 match r {
                     Ok(c) => {
                         let mut t = TimeoutConfiguration::default();
@@ -129,7 +132,12 @@ impl Browser {
                 return v;
             }
             if Instant::now() > deadline {
-                let url = self.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let url = self
+                    .c
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
                 let text = self.text("body").await.unwrap_or_default();
                 panic!("timed out waiting for {what} (at {url}); page text:\n{text}");
             }
@@ -190,9 +198,15 @@ impl Browser {
     pub async fn check_a11y(&self, page: &str) {
         if self.js("return typeof window.axe").await != json!("object") {
             let src = std::fs::read_to_string(axe_path()).unwrap_or_else(|e| {
-                panic!("{}: {e}: run scripts/setup (it installs console/node_modules)", axe_path().display())
+                panic!(
+                    "{}: {e}: run scripts/setup (it installs console/node_modules)",
+                    axe_path().display()
+                )
             });
-            self.c.execute(&format!("{src}\nreturn true;"), vec![]).await.unwrap();
+            self.c
+                .execute(&format!("{src}\nreturn true;"), vec![])
+                .await
+                .unwrap();
         }
         let r = self
             .c
@@ -207,12 +221,17 @@ impl Browser {
             )
             .await
             .unwrap();
-        let list = r.as_array().unwrap_or_else(|| panic!("axe failed on {page}: {r}"));
+        let list = r
+            .as_array()
+            .unwrap_or_else(|| panic!("axe failed on {page}: {r}"));
         let bad: Vec<&Value> = list
             .iter()
             .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
             .collect();
-        assert!(bad.is_empty(), "axe: serious/critical violations on {page}: {bad:#?}");
+        assert!(
+            bad.is_empty(),
+            "axe: serious/critical violations on {page}: {bad:#?}"
+        );
     }
 
     /// At 375 px: nothing wider than the viewport (no sideways scrolling), and axe again.
@@ -248,7 +267,10 @@ impl Browser {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;
         let width = self.js("return window.innerWidth").await;
-        let height = metrics["cssContentSize"]["height"].as_f64().unwrap().min(4000.0);
+        let height = metrics["cssContentSize"]["height"]
+            .as_f64()
+            .unwrap()
+            .min(4000.0);
         let shot = self
             .cdp(
                 "Page.captureScreenshot",
@@ -287,8 +309,15 @@ fn kill_group(driver: &mut Child) {
 struct Cdp(&'static str, Value);
 
 impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {

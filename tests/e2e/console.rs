@@ -17,21 +17,37 @@ async fn page_assets_and_info() {
     let h = r.headers().clone();
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
     let csp = h["content-security-policy"].to_str().unwrap();
-    for d in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
-        "frame-ancestors 'none'"] {
+    for d in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
         assert!(csp.contains(d), "{d} missing from {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains("http"));
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains("http")
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert!(h.get("set-cookie").is_none());
     let html = r.text().await.unwrap();
-    assert!(html.contains("/console/app.js") && !html.contains("<script>"), "no inline script");
+    assert!(
+        html.contains("/console/app.js") && !html.contains("<script>"),
+        "no inline script"
+    );
 
     // Assets: right types, revalidated by ETag.
-    for (path, ty) in [("/console/app.js", "text/javascript"), ("/console/app.css", "text/css")] {
+    for (path, ty) in [
+        ("/console/app.js", "text/javascript"),
+        ("/console/app.css", "text/css"),
+    ] {
         let r = c.get(format!("{admin}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with(ty));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(ty));
         assert_eq!(r.headers()["cache-control"], "no-cache");
         let etag = r.headers()["etag"].clone();
         assert!(!r.bytes().await.unwrap().is_empty());
@@ -47,7 +63,12 @@ async fn page_assets_and_info() {
     // The info route is behind the admin token; the URL prefix is public_url's.
     let info = format!("{admin}/api/console/info");
     assert_eq!(c.get(&info).send().await.unwrap().status(), 401);
-    let r = c.get(&info).header("X-Authorization", "wrong-token").send().await.unwrap();
+    let r = c
+        .get(&info)
+        .header("X-Authorization", "wrong-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let v: serde_json::Value = c
         .get(&info)
@@ -103,7 +124,13 @@ async fn plugin_list_has_the_contract_and_the_last_failures() {
     let v = get().await;
     assert_eq!(v["loaded"], json!(["noop"]));
     assert!(v["contract"].as_str().unwrap().contains('.'), "{v}");
-    assert!(v["failed"]["broken"].as_str().unwrap().contains("not a valid"), "{v}");
+    assert!(
+        v["failed"]["broken"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid"),
+        "{v}"
+    );
     // A reload that fixes the directory clears the failures.
     std::fs::remove_file(dir.path().join("broken.wasm")).unwrap();
     let r = admin_client()

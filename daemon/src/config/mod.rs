@@ -374,11 +374,21 @@ topic = "events"
                 &format!("admin_token = \"secret-token\"\npublic_url = \"{u}\""),
             ))
         };
-        for ok in ["https://hooks.example.com", "http://10.0.0.1:8080/", "https://lb/hooks"] {
+        for ok in [
+            "https://hooks.example.com",
+            "http://10.0.0.1:8080/",
+            "https://lb/hooks",
+        ] {
             let c = with(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert_eq!(c.server.public_url.as_deref(), Some(ok));
         }
-        for bad in ["hooks.example.com", "ftp://x", "https://x/?a=1", "https://u@x", "/webhook"] {
+        for bad in [
+            "hooks.example.com",
+            "ftp://x",
+            "https://x/?a=1",
+            "https://u@x",
+            "/webhook",
+        ] {
             let e = with(bad).unwrap_err().to_string();
             assert!(e.contains("server.public_url"), "{bad}: {e}");
         }

@@ -149,7 +149,11 @@ mod tests {
 
     #[test]
     fn listener_address_with_a_hint() {
-        let (p, h) = prefix(None, l(Some("127.0.0.1:8080"), Some("127.0.0.1:8443")), None);
+        let (p, h) = prefix(
+            None,
+            l(Some("127.0.0.1:8080"), Some("127.0.0.1:8443")),
+            None,
+        );
         assert_eq!(p.as_deref(), Some("http://127.0.0.1:8080/webhook/"));
         assert!(h.unwrap().contains("server.public_url"));
         let (p, _) = prefix(None, l(None, Some("[::1]:8443")), None);

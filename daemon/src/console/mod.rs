@@ -68,7 +68,10 @@ impl Asset {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
             (
-                [(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(self.content_type),
+                )],
                 self.bytes,
             )
                 .into_response()
