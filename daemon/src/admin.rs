@@ -61,7 +61,8 @@ fn token_matches(given: &[u8], expected: &[u8]) -> bool {
     a.ct_eq(&b).into()
 }
 
-async fn auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+/// The admin API's authentication (also guards the console's API route).
+pub(crate) async fn auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let expected = st.cfg.server.admin_token.as_bytes();
     let h = req.headers();
     let ok = h
@@ -232,13 +233,16 @@ async fn delete_tags(
     Ok(StatusCode::OK)
 }
 
-/// `GET /api/admin/plugins`: `{"dir": …, "loaded": [names]}` (404 without `[plugins] dir`).
+/// `GET /api/admin/plugins`: `{"dir": …, "loaded": [names], "contract": version, "failed":
+/// {name: error}}` (the failures of the last load; 404 without `[plugins] dir`).
 async fn list_plugins(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let h = st
         .plugins
         .as_ref()
         .ok_or(ApiError::NotFound("plugins_disabled"))?;
-    Ok(Json(serde_json::json!({"dir": h.dir(), "loaded": h.names()})).into_response())
+    Ok(Json(serde_json::json!({"dir": h.dir(), "loaded": h.names(),
+        "contract": crate::plugin::CONTRACT, "failed": h.last_failures()}))
+    .into_response())
 }
 
 /// `POST /api/admin/plugins/reload`: rescans `[plugins] dir`; answers

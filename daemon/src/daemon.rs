@@ -23,7 +23,7 @@ use crate::kafka::producer::EventPublisher;
 use crate::plugin::PluginLink;
 pub(crate) use crate::state::AppState;
 use crate::webhook::{ConfigSync, Registry, SpecBuilder};
-use crate::{admin, h3, ingress, kafka, metrics, plugin, server, sink, tls};
+use crate::{admin, console, h3, ingress, kafka, metrics, plugin, server, sink, tls};
 
 /// The provider-facing router: `POST /webhook/{id}`.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -268,9 +268,13 @@ impl Daemon {
             addr: cfg.server.admin_listen.clone(),
             source,
         })?;
+        let listeners = console::Listeners {
+            plain: listen_addr,
+            tls: tls_addr,
+        };
         servers.spawn(server::serve(
             admin,
-            admin::routes(state.clone()),
+            admin::routes(state.clone()).merge(console::routes(state.clone(), listeners)),
             None,
             limits,
             shutdown_rx,

@@ -24,6 +24,7 @@ mod admission;
 pub mod cli;
 mod clock;
 pub mod config;
+mod console;
 mod daemon;
 mod error;
 mod ingress;

@@ -1,6 +1,7 @@
 //! End-to-end tests: hookd in-process, real HTTP(S) clients, librdkafka's mock cluster.
 
 mod admin;
+mod console;
 mod failure;
 mod h3;
 mod https;

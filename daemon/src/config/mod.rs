@@ -154,6 +154,9 @@ impl Config {
             ));
         }
         parse_addr("server.admin_listen", &s.admin_listen)?;
+        if let Some(u) = &s.public_url {
+            server::check_public_url(u)?;
+        }
         if s.admin_token.trim().len() < 8 {
             return Err(invalid(
                 "server.admin_token",
@@ -361,6 +364,34 @@ topic = "events"
         let e = Config::from_toml(&MIN.replace("listen = \"127.0.0.1:0\"", "listen = \"nope\""))
             .unwrap_err();
         assert!(e.to_string().contains("server.listen"), "{e}");
+    }
+
+    #[test]
+    fn public_url_is_checked() {
+        let with = |u: &str| {
+            Config::from_toml(&MIN.replace(
+                "admin_token = \"secret-token\"",
+                &format!("admin_token = \"secret-token\"\npublic_url = \"{u}\""),
+            ))
+        };
+        for ok in [
+            "https://hooks.example.com",
+            "http://10.0.0.1:8080/",
+            "https://lb/hooks",
+        ] {
+            let c = with(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(c.server.public_url.as_deref(), Some(ok));
+        }
+        for bad in [
+            "hooks.example.com",
+            "ftp://x",
+            "https://x/?a=1",
+            "https://u@x",
+            "/webhook",
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("server.public_url"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub struct ServerConfig {
     /// Name recorded as `createdBy` for webhooks created through the admin API.
     #[serde(default = "d_admin_principal")]
     pub admin_principal: String,
+    /// The base URL providers use to reach this deployment's provider-facing listener (e.g. the
+    /// load balancer's `https://hooks.example.com`): the console shows `<public_url>/webhook/{id}`.
+    /// Unset: the console shows the listener's own address, with a hint to set this.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// HTTP/3 (QUIC, UDP) listener using the `tls_listen` certificate. Unset: on whenever
     /// `tls_listen` is set, on the same port over UDP; `""` disables HTTP/3.
     #[serde(default)]
@@ -83,6 +88,28 @@ impl ServerConfig {
             Some(a) => Some(Some(a)),
         }
     }
+}
+
+/// Checks `server.public_url`: an absolute `http(s)://host[:port][/path]` URL without query or
+/// fragment.
+pub fn check_public_url(url: &str) -> Result<(), ConfigError> {
+    let field = "server.public_url";
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| invalid(field, format!("`{url}` is not a URL")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
+        return Err(invalid(
+            field,
+            format!("`{url}` must be an absolute http:// or https:// URL with a host"),
+        ));
+    }
+    if uri.query().is_some() || url.contains('#') || url.contains('@') {
+        return Err(invalid(
+            field,
+            "must not have a query, a fragment or user info",
+        ));
+    }
+    Ok(())
 }
 
 /// What an instance runs.

@@ -122,6 +122,8 @@ pub struct PluginHost {
     dir: PathBuf,
     plugins: RwLock<FxHashMap<String, Arc<Plugin>>>,
     reload_lock: Mutex<()>,
+    /// The failures of the last (re)load, for the admin API.
+    last_failed: Mutex<BTreeMap<String, String>>,
 }
 
 impl PluginHost {
@@ -212,6 +214,7 @@ impl PluginHost {
             dir,
             plugins: RwLock::new(FxHashMap::default()),
             reload_lock: Mutex::new(()),
+            last_failed: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -243,6 +246,7 @@ impl PluginHost {
                     .failed
                     .insert("*".into(), format!("{}: {e}", self.dir.display()));
                 report.loaded = self.names();
+                self.last_failed.lock().unwrap().clone_from(&report.failed);
                 return report;
             }
         };
@@ -263,7 +267,14 @@ impl PluginHost {
         }
         *self.plugins.write().unwrap() = next;
         report.loaded = self.names();
+        self.last_failed.lock().unwrap().clone_from(&report.failed);
         report
+    }
+
+    /// The files the last (re)load could not load: name → error (their previous version, if
+    /// any, is still loaded).
+    pub fn last_failures(&self) -> BTreeMap<String, String> {
+        self.last_failed.lock().unwrap().clone()
     }
 
     fn load_file(
