@@ -429,6 +429,15 @@ impl Plugin {
     }
 }
 
+/// The plugin names `dir` offers (`hookd check-config`): the stems of its `*.wasm` files.
+pub fn plugin_names(dir: &Path) -> Result<std::collections::BTreeSet<String>, HostError> {
+    let files = plugin_files(dir).map_err(|source| HostError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(files.into_iter().map(|(n, _)| n).collect())
+}
+
 /// `*.wasm` files of `dir` by plugin name (file stem: letters, digits, `-`, `_`).
 fn plugin_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
