@@ -78,15 +78,21 @@ async fn auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Resp
 }
 
 async fn readyz(State(st): State<Arc<AppState>>) -> Response {
-    if *st.ready.borrow() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "catching up with the webhook registry",
-        )
-            .into_response()
+    let unready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+    if st.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return unready("draining: shutting down".into());
     }
+    if !*st.ready.borrow() {
+        return unready("catching up with the webhook registry".into());
+    }
+    let limit = std::time::Duration::from_millis(st.cfg.kafka.unready_after_ms);
+    if let Some(waited) = st.publisher.acks().stalled_for().filter(|w| *w >= limit) {
+        return unready(format!(
+            "kafka: requests have waited {} ms without an acknowledgement from the broker",
+            waited.as_millis()
+        ));
+    }
+    (StatusCode::OK, "ready").into_response()
 }
 
 async fn metrics_text(State(st): State<Arc<AppState>>) -> Response {

@@ -179,6 +179,7 @@ impl Daemon {
                 cfg.kafka.retry_after_secs,
             ),
             ready: ready_rx,
+            draining: Arc::default(),
             metrics,
             clock: opts.clock.unwrap_or_else(system_clock),
             body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
@@ -307,9 +308,22 @@ impl Daemon {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Graceful shutdown: stop accepting, drain requests (each answered only after Kafka acked
-    /// or refused it), flush the producer, stop background tasks, stop the embedded cluster.
+    /// Graceful shutdown: `/readyz` answers 503 at once while every listener keeps serving for
+    /// `server.drain_delay_ms` (load balancers take the instance out), then stop accepting,
+    /// drain requests (each answered only after Kafka acked or refused it), flush the producer,
+    /// stop background tasks, stop the embedded cluster.
     pub async fn shutdown(mut self) {
+        self.state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let delay = Duration::from_millis(self.state.cfg.server.drain_delay_ms);
+        if !delay.is_zero() {
+            tracing::info!(
+                drain_delay_ms = self.state.cfg.server.drain_delay_ms,
+                "draining: /readyz answers 503; listeners close after the drain delay"
+            );
+            tokio::time::sleep(delay).await;
+        }
         let _ = self.shutdown_tx.send(true);
         while self.servers.join_next().await.is_some() {}
         self.sink_stop

@@ -5,6 +5,7 @@ mod failure;
 mod h3;
 mod https;
 mod ingress;
+mod operations;
 mod plugins;
 mod sink;
 mod vectors;

@@ -43,6 +43,7 @@ tls_listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
 admin_token = "{TOKEN}"
 state_dir = "{}"
+{drain}
 {extra_server}
 [kafka]
 brokers = "{brokers}"
@@ -53,6 +54,12 @@ ack_timeout_ms = 1500
 {extra_rest}
 "#,
         state_dir.display(),
+        // Tests stop daemons often: no drain delay unless a test asks for one.
+        drain = if section(extra, "server").contains("drain_delay_ms") {
+            ""
+        } else {
+            "drain_delay_ms = 0"
+        },
         partitions = if section(extra, "kafka").contains("partitions") {
             ""
         } else {
