@@ -95,7 +95,17 @@ async fn readyz(State(st): State<Arc<AppState>>) -> Response {
     (StatusCode::OK, "ready").into_response()
 }
 
-async fn metrics_text(State(st): State<Arc<AppState>>) -> Response {
+async fn metrics_text(State(st): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    if let Some(expected) = &st.cfg.server.metrics_token {
+        let ok = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|t| token_matches(t, expected.as_bytes()));
+        if !ok {
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    crate::metrics::collect_process();
     (
         [(
             http::header::CONTENT_TYPE,

@@ -162,7 +162,10 @@ impl Daemon {
                 loop {
                     tokio::select! {
                         _ = s.changed() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(5)) => h.run_upkeep(),
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                            h.run_upkeep();
+                            metrics::collect_process();
+                        }
                     }
                 }
             });
@@ -203,6 +206,23 @@ impl Daemon {
             );
         }
 
+        metrics::init_series(&metrics::Series {
+            ingest: cfg.server.role.ingest(),
+            sink: cfg.server.role.sink(),
+            protocols: match (cfg.server.tls_listen.is_some(), cfg.server.h3_address()) {
+                (true, Some(_)) => vec!["h1", "h2", "h3"],
+                _ => vec!["h1", "h2"],
+            },
+            webhooks: state
+                .registry
+                .list()
+                .iter()
+                .map(|e| (e.id().to_string(), e.spec.verifier.kind()))
+                .collect(),
+            plugins: state.plugins.as_ref().map(|h| h.names()).unwrap_or_default(),
+            sink_actions: sink::process::ACTIONS,
+            conductor_ops: sink::conductor::OPS,
+        });
         let limits = server::ConnLimits::from_config(&cfg.server);
         let mut servers = JoinSet::new();
         // TLS first: HTTP/3 binds next to it (by default the same port over UDP), and the TCP
@@ -276,8 +296,10 @@ impl Daemon {
             limits,
             shutdown_rx,
         ));
-        tracing::info!(listen = ?listen_addr, tls = ?tls_addr, h3 = ?h3_addr, admin = %admin_addr, topic = %cfg.kafka.topic,
-            "hookd started");
+        let shown = |a: Option<SocketAddr>| a.map_or_else(|| "off".to_string(), |a| a.to_string());
+        tracing::info!(listen = %shown(listen_addr), tls = %shown(tls_addr), h3 = %shown(h3_addr),
+            admin = %admin_addr, topic = %cfg.kafka.topic, role = cfg.server.role.as_str(),
+            version = env!("CARGO_PKG_VERSION"), commit = env!("HOOKD_COMMIT"), "hookd started");
         Ok(Daemon {
             listen_addr,
             tls_addr,

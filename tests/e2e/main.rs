@@ -5,6 +5,7 @@ mod failure;
 mod h3;
 mod https;
 mod ingress;
+mod metrics;
 mod operations;
 mod plugins;
 mod sink;

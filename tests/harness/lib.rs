@@ -198,6 +198,24 @@ impl TestDaemon {
     }
 }
 
+/// The sum of the samples of `name` in Prometheus text `m` whose labels include every pair of
+/// `labels` (0 when none: series exist at zero from start, so tests compare values).
+pub fn metric(m: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    m.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Installs ring as rustls' process-wide provider (reqwest is built without one).
 pub fn init_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();

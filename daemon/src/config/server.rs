@@ -117,6 +117,14 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name as written in the config (`both`, `ingest`, `sink`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Both => "both",
+            Role::Ingest => "ingest",
+            Role::Sink => "sink",
+        }
+    }
     /// Runs the provider-facing listeners.
     pub fn ingest(self) -> bool {
         matches!(self, Role::Both | Role::Ingest)

@@ -317,7 +317,7 @@ async fn connection(
             }
             r = h3.accept() => match r {
                 Ok(Some(resolver)) => {
-                    requests.spawn(request(resolver, app.clone(), limits.clone()));
+                    requests.spawn(request(resolver, app.clone(), limits.clone(), peer));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -341,7 +341,7 @@ type Resolver = ::h3::server::RequestResolver<h3_quinn::Connection, Bytes>;
 type SendHalf = ::h3::server::RequestStream<h3_quinn::SendStream<Bytes>, Bytes>;
 
 /// One request stream: headers, then the shared router, then the response.
-async fn request(resolver: Resolver, app: Router, limits: H3Limits) {
+async fn request(resolver: Resolver, app: Router, limits: H3Limits, peer: SocketAddr) {
     let (req, stream) =
         match tokio::time::timeout(limits.idle_timeout, resolver.resolve_request()).await {
             Ok(Ok(r)) => r,
@@ -366,7 +366,8 @@ async fn request(resolver: Resolver, app: Router, limits: H3Limits) {
         }
         return;
     }
-    let (parts, ()) = req.into_parts();
+    let (mut parts, ()) = req.into_parts();
+    parts.extensions.insert(axum::extract::ConnectInfo(peer));
     let req = http::Request::from_parts(parts, Body::new(body::RequestBody::new(recv)));
     let res = match tokio::time::timeout(limits.request_timeout, app.oneshot(req)).await {
         Ok(Ok(r)) => r,
