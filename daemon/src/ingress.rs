@@ -5,9 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ConnectInfo;
-use tracing::Instrument;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -15,6 +14,7 @@ use axum::Router;
 use bytes::BytesMut;
 use http::{StatusCode, Version};
 use http_body_util::BodyExt;
+use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};

@@ -106,7 +106,11 @@ static WEBHOOK_LABELS: RwLock<Option<HashSet<String>>> = RwLock::new(None);
 /// The `webhook` label value for `id` (a registered webhook): the id itself for the first
 /// [`MAX_WEBHOOK_LABELS`] ids seen by this process, `other` after that.
 pub fn webhook_label(id: &str) -> String {
-    if let Some(set) = WEBHOOK_LABELS.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+    if let Some(set) = WEBHOOK_LABELS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
         if set.contains(id) {
             return id.to_string();
         }
@@ -252,10 +256,7 @@ fn describe() {
         REQUESTS_TOTAL,
         "Webhook requests by webhook, verifier, outcome (from the status sent) and protocol"
     );
-    describe_counter!(
-        REJECTIONS_TOTAL,
-        "Webhook requests answered 4xx, by reason"
-    );
+    describe_counter!(REJECTIONS_TOTAL, "Webhook requests answered 4xx, by reason");
     describe_counter!(
         REQUEST_ERRORS_TOTAL,
         "Webhook requests answered 5xx, by reason"

@@ -124,7 +124,11 @@ async fn h3_signed_webhook_lands_in_kafka_and_rejections_match_tcp() {
         metric(
             &m,
             "hookd_requests_total",
-            &[("protocol", "h3"), ("outcome", "accepted"), ("webhook", "gh")]
+            &[
+                ("protocol", "h3"),
+                ("outcome", "accepted"),
+                ("webhook", "gh")
+            ]
         ) >= 1.0,
         "h3 requests are labelled in /metrics:\n{m}"
     );

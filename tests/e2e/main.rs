@@ -8,5 +8,6 @@ mod ingress;
 mod metrics;
 mod operations;
 mod plugins;
+mod reload;
 mod sink;
 mod vectors;

@@ -84,7 +84,11 @@ async fn promtool_passes_on_a_fresh_and_a_loaded_instance() {
         build.contains("version=\"") && build.contains("commit=\"") && build.ends_with(" 1"),
         "{build}"
     );
-    for family in ["hookd_requests_total", "hookd_sink_actions_total", "process_open_fds"] {
+    for family in [
+        "hookd_requests_total",
+        "hookd_sink_actions_total",
+        "process_open_fds",
+    ] {
         assert!(
             fresh.contains(&format!("# HELP {family} ")),
             "no HELP for {family}"
@@ -130,7 +134,11 @@ async fn promtool_passes_on_a_fresh_and_a_loaded_instance() {
         metric(
             &loaded,
             "hookd_request_duration_seconds_count",
-            &[("webhook", "m-gh"), ("verifier", "github"), ("outcome", "accepted")]
+            &[
+                ("webhook", "m-gh"),
+                ("verifier", "github"),
+                ("outcome", "accepted")
+            ]
         ) >= 30.0,
         "{loaded}"
     );
@@ -141,7 +149,13 @@ async fn promtool_passes_on_a_fresh_and_a_loaded_instance() {
             &[("webhook", "m-gh"), ("outcome", "rejected")]
         ) >= 1.0
     );
-    assert!(metric(&loaded, "hookd_rejections_total", &[("reason", "bad_signature")]) >= 1.0);
+    assert!(
+        metric(
+            &loaded,
+            "hookd_rejections_total",
+            &[("reason", "bad_signature")]
+        ) >= 1.0
+    );
     // An unknown id is never a label value.
     assert!(!loaded.contains("m-nope"), "{loaded}");
     assert!(
@@ -161,9 +175,19 @@ async fn metrics_token_guards_metrics_only() {
     let c = admin_client();
     let url = format!("{}/metrics", d.admin_url());
     assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
-    let wrong = c.get(&url).bearer_auth("scrape-token-2").send().await.unwrap();
+    let wrong = c
+        .get(&url)
+        .bearer_auth("scrape-token-2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
-    let ok = c.get(&url).bearer_auth("scrape-token-1").send().await.unwrap();
+    let ok = c
+        .get(&url)
+        .bearer_auth("scrape-token-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     assert!(ok.text().await.unwrap().contains("hookd_build_info"));
     // Probes stay open.

@@ -114,7 +114,10 @@ async fn readyz_turns_503_while_the_broker_acknowledges_nothing_and_recovers() {
         if let Some((503, body)) = readyz(&admin).await {
             break body;
         }
-        assert!(Instant::now() < deadline, "/readyz stayed 200 with the broker gone");
+        assert!(
+            Instant::now() < deadline,
+            "/readyz stayed 200 with the broker gone"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(body.contains("kafka"), "{body}");
@@ -132,7 +135,10 @@ async fn readyz_turns_503_while_the_broker_acknowledges_nothing_and_recovers() {
     while let Some(r) = senders.join_next().await {
         all.extend(r.unwrap());
     }
-    assert!(all.contains(&503), "requests were refused while the broker was gone");
+    assert!(
+        all.contains(&503),
+        "requests were refused while the broker was gone"
+    );
     assert!(all.iter().all(|s| *s == 200 || *s == 503), "{all:?}");
     d.stop().await;
 }

@@ -108,11 +108,15 @@ impl TestDaemon {
         let clock = Arc::new(AtomicI64::new(0));
         let c2 = clock.clone();
         let sys = hookd::system_clock();
+        // The config is also written to a file, which reloads re-read.
+        let config_path = state_dir.path().join("hookd.toml");
+        std::fs::write(&config_path, &text).unwrap();
         let opts = Options {
             clock: Some(Arc::new(move || match c2.load(Ordering::Relaxed) {
                 0 => sys(),
                 v => v,
             })),
+            config_path: Some(config_path),
         };
         let daemon = Daemon::start(cfg, opts).await.expect("daemon starts");
         assert!(
@@ -189,6 +193,11 @@ impl TestDaemon {
             .text()
             .await
             .unwrap()
+    }
+
+    /// The config file the daemon was started from (reloads re-read it).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.state_dir.path().join("hookd.toml")
     }
 
     /// Graceful shutdown.

@@ -15,7 +15,13 @@ use crate::config::{LogConfig, LogFormat};
 
 /// Targets that are chatty at `debug` (wasmtime and Cranelift compile plugins; librdkafka
 /// relays its own debug log): kept at `warn` unless the filter names them.
-const QUIET: &[&str] = &["wasmtime", "cranelift", "regalloc2", "librdkafka", "rdkafka"];
+const QUIET: &[&str] = &[
+    "wasmtime",
+    "cranelift",
+    "regalloc2",
+    "librdkafka",
+    "rdkafka",
+];
 
 /// The filter text: `RUST_LOG`, else `HOOKD_LOG`, else `level`, plus `warn` for each of
 /// [`QUIET`] the text does not name.

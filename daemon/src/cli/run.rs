@@ -7,7 +7,7 @@ use std::process::ExitCode;
 /// (`both`, `ingest` or `sink`, as `--role` accepts) overrides `server.role`. Exit code 2 on a
 /// bad config, 1 when the daemon cannot start or fails.
 pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
-    let cfg = match super::load(path, role) {
+    let cfg = match super::load(path.clone(), role) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -22,7 +22,14 @@ pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::run(cfg, shutdown_signal())) {
+    match rt.block_on(crate::run(
+        cfg,
+        crate::Options {
+            clock: None,
+            config_path: path,
+        },
+        shutdown_signal(),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hookd: {e}");

@@ -177,15 +177,13 @@ impl Config {
             },
         )?;
         cfg.validate().map_err(|e| match e {
-            ConfigError::Invalid { field, message } => {
-                match env::variable_for(&applied, &field) {
-                    Some(var) => ConfigError::Env {
-                        var: var.to_string(),
-                        message: format!("{field}: {message}"),
-                    },
-                    None => ConfigError::Invalid { field, message },
-                }
-            }
+            ConfigError::Invalid { field, message } => match env::variable_for(&applied, &field) {
+                Some(var) => ConfigError::Env {
+                    var: var.to_string(),
+                    message: format!("{field}: {message}"),
+                },
+                None => ConfigError::Invalid { field, message },
+            },
             other => other,
         })?;
         Ok(cfg)
@@ -246,11 +244,7 @@ impl Config {
         if s.max_header_bytes < 8192 {
             return Err(invalid("server.max_header_bytes", "must be at least 8192"));
         }
-        if s
-            .metrics_token
-            .as_ref()
-            .is_some_and(|t| t.trim().len() < 8)
-        {
+        if s.metrics_token.as_ref().is_some_and(|t| t.trim().len() < 8) {
             return Err(invalid(
                 "server.metrics_token",
                 "must be at least 8 characters (or unset)",

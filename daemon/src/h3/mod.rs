@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::tls::TlsMaterial;
+use crate::tls::CertStore;
 use crate::error::StartError;
 
 use crate::metrics::H3_INCOMING_TOTAL as INCOMING_TOTAL;
@@ -113,12 +113,12 @@ pub fn bind(
 pub fn listen(
     cfg: &Config,
     tls_addr: SocketAddr,
-    material: &TlsMaterial,
+    certs: Arc<CertStore>,
 ) -> Result<Option<Endpoint>, StartError> {
     let Some(configured) = cfg.server.h3_address() else {
         return Ok(None);
     };
-    let tls = crate::tls::h3_server_config(material).map_err(StartError::Tls)?;
+    let tls = crate::tls::h3_server_config(certs).map_err(StartError::Tls)?;
     let limits = H3Limits::from_config(cfg);
     let bind_err = |addr: String, source| StartError::Bind {
         addr: format!("udp {addr}"),

@@ -464,38 +464,6 @@ pub fn valid_name(n: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Listens for `SIGHUP` now (so a signal sent once this returns is handled, not fatal) and
-/// returns the task that reloads `host` on each one until `stop` fires.
-pub fn reload_on_sighup(
-    host: Arc<PluginHost>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload plugins through the admin API");
-            return None;
-        }
-    };
-    Some(async move {
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                got = hup.recv() => {
-                    if got.is_none() {
-                        return;
-                    }
-                    let h = host.clone();
-                    match tokio::task::spawn_blocking(move || h.reload()).await {
-                        Ok(r) => log_reload("SIGHUP", &r),
-                        Err(e) => tracing::error!(error = %e, "plugin reload failed"),
-                    }
-                }
-            }
-        }
-    })
-}
-
 /// Logs a reload's result.
 pub fn log_reload(trigger: &str, r: &ReloadReport) {
     for (name, error) in &r.failed {
