@@ -171,7 +171,10 @@ impl Config {
                 }
                 // The file's own error, with its line, when the file alone shows it.
                 match toml::from_str::<Config>(text) {
-                    Err(spanned) => ConfigError::Parse(format!("{origin}: {spanned}")),
+                    Err(spanned) if path.is_empty() || path == "." => {
+                        ConfigError::Parse(format!("{origin}: {spanned}"))
+                    }
+                    Err(spanned) => ConfigError::Parse(format!("{origin}: {path}: {spanned}")),
                     Ok(_) => ConfigError::Parse(format!("{origin}: {path}: {message}")),
                 }
             },
