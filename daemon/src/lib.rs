@@ -28,6 +28,7 @@ mod daemon;
 mod error;
 mod ingress;
 mod metrics;
+mod openapi;
 mod reload;
 mod state;
 internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);

@@ -6,6 +6,7 @@ mod h3;
 mod https;
 mod ingress;
 mod metrics;
+mod openapi;
 mod operations;
 mod plugins;
 mod reload;

@@ -105,7 +105,7 @@ pub struct Plugin {
 }
 
 /// Result of a (re)load.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ReloadReport {
     /// Every plugin loaded after the reload, sorted.
     pub loaded: Vec<String>,

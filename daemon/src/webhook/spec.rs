@@ -286,8 +286,16 @@ mod tests {
         let c = Config::from_toml(&format!("{min}{hook}")).unwrap();
         let e = check_static(&c).unwrap_err();
         assert!(e.contains("webhooks[0]") && e.contains("[plugins] dir"), "{e}");
-        // With a host configured, the name is checked once the plugins are loaded (at start).
-        let c = Config::from_toml(&format!("{min}[plugins]\ndir = \"/plugins\"\n{hook}")).unwrap();
+        // With a host configured, the name must have a `<name>.wasm` in the directory (whether
+        // it compiles is checked when the daemon loads it).
+        let dir = tempfile::tempdir().unwrap();
+        let with_dir = format!("{min}[plugins]\ndir = \"{}\"\n{hook}", dir.path().display());
+        let c = Config::from_toml(&with_dir).unwrap();
+        let e = check_static(&c).unwrap_err();
+        assert!(e.contains("\"shopify\" is not in plugins.dir"), "{e}");
+        std::fs::write(dir.path().join("shopify.wasm"), b"\0asm").unwrap();
         check_static(&c).unwrap();
+        let c = Config::from_toml(&format!("{min}[plugins]\ndir = \"/nonexistent\"\n{hook}")).unwrap();
+        assert!(check_static(&c).unwrap_err().contains("plugins.dir /nonexistent"));
     }
 }
