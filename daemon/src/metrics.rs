@@ -68,10 +68,10 @@ pub const OUTCOMES: &[&str] = &[
 pub fn outcome(status: u16) -> &'static str {
     match status {
         200 => "accepted",
-        200..=299 => "challenge",
+        201..=299 => "challenge",
         404 => "unknown_webhook",
         408 => "timeout",
-        400..=499 => "rejected",
+        400..=403 | 405..=407 | 409..=499 => "rejected",
         503 => "unavailable",
         _ => "error",
     }
@@ -303,4 +303,38 @@ fn describe() {
         SINK_DLQ_TOTAL,
         "Records sent to the dead-letter topic, by the Conductor status that refused them"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_the_status_sent() {
+        for (status, want) in [
+            (200, "accepted"),
+            (202, "challenge"),
+            (401, "rejected"),
+            (400, "rejected"),
+            (413, "rejected"),
+            (405, "rejected"),
+            (404, "unknown_webhook"),
+            (408, "timeout"),
+            (500, "error"),
+            (503, "unavailable"),
+        ] {
+            assert_eq!(outcome(status), want, "{status}");
+            assert!(OUTCOMES.contains(&want));
+        }
+    }
+
+    #[test]
+    fn webhook_labels_are_bounded() {
+        for i in 0..MAX_WEBHOOK_LABELS + 10 {
+            let id = format!("label-test-{i}");
+            let l = webhook_label(&id);
+            assert!(l == id || l == "other");
+        }
+        assert_eq!(webhook_label("label-test-past-the-cap"), "other");
+    }
 }

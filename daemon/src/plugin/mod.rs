@@ -139,7 +139,7 @@ impl PluginHost {
         for (name, error) in &report.failed {
             tracing::error!(plugin = %name, %error, "plugin not loaded");
         }
-        tracing::info!(dir = %host.dir.display(), loaded = ?report.loaded, "plugins loaded");
+        tracing::info!(dir = %host.dir.display(), loaded = %report.loaded.join(","), "plugins loaded");
         Ok(host)
     }
 
@@ -469,7 +469,7 @@ pub fn log_reload(trigger: &str, r: &ReloadReport) {
     for (name, error) in &r.failed {
         tracing::error!(plugin = %name, %error, trigger, "plugin not (re)loaded");
     }
-    tracing::info!(loaded = ?r.loaded, trigger, "plugins reloaded");
+    tracing::info!(loaded = %r.loaded.join(","), trigger, "plugins reloaded");
 }
 
 fn describe_metrics() {
