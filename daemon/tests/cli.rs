@@ -351,3 +351,67 @@ fn json_logs_sighup_and_sigterm_drain() {
             .unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
     }
 }
+
+#[test]
+fn repeated_warnings_are_rate_limited_with_a_count() {
+    // No broker: every request waits ack_timeout_ms, gets 503 and logs one WARN.
+    let dir = tempfile::tempdir().unwrap();
+    let (listen, admin) = (free_port(), free_port());
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:{listen}\"\nadmin_listen = \"127.0.0.1:{admin}\"\nadmin_token = \"cli-admin-token\"\nstate_dir = \"{}\"\ndrain_delay_ms = 0\nrole = \"ingest\"\n[log]\nformat = \"json\"\nwarn_burst = 2\nwarn_window_secs = 5\n[kafka]\nbrokers = \"127.0.0.1:1\"\nack_timeout_ms = 200\nlinger_ms = 1\nunready_after_ms = 1000\n[[webhooks]]\nid = \"w\"\nname = \"w\"\nverifier = \"HEADER_BASED\"\nheaders = {{ X-Token = \"tok\" }}\nworkflowsToStart = {{ wf = 1 }}\n",
+        dir.path().join("state").display()
+    );
+    let config = write(dir.path(), "hookd.toml", &text);
+    let mut d = Running::start(&config, &[]);
+    d.wait_for("hookd started");
+    let provider = format!("127.0.0.1:{listen}");
+    for _ in 0..10 {
+        let r = http(
+            &provider,
+            "POST /webhook/w HTTP/1.1\r\nHost: x\r\nX-Token: tok\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        )
+        .unwrap();
+        assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+    }
+    // Every warning is either written or counted in a summary (several windows may pass, so
+    // summaries may come).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut written, mut suppressed, mut summaries) = (0u64, 0u64, 0);
+    loop {
+        let l = d.wait_for("event not acknowledged by kafka");
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        if field(&v, "message") == "repeated warnings suppressed" {
+            assert_eq!(
+                field(&v, "first"),
+                "event not acknowledged by kafka; answering 503"
+            );
+            assert!(field(&v, "place").contains("ingress.rs"), "{l}");
+            suppressed += v["fields"]["suppressed"].as_u64().unwrap();
+            summaries += 1;
+        } else {
+            written += 1;
+        }
+        if written + suppressed == 10 && summaries > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{written} written, {suppressed} suppressed"
+        );
+    }
+    assert!((2..10).contains(&written), "{written}");
+    // The warning itself: JSON, with the client's address.
+    let warn = d
+        .seen
+        .iter()
+        .find(|l| l.contains("event not acknowledged by kafka"))
+        .unwrap();
+    let w: serde_json::Value = serde_json::from_str(warn).unwrap();
+    assert_eq!(w["level"], "WARN");
+    assert_eq!(field(&w, "webhook"), "w");
+    assert!(w["span"]["client"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("127.0.0.1:")));
+    d.signal(libc::SIGTERM);
+    assert!(d.child.wait().unwrap().success());
+}

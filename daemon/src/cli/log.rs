@@ -4,6 +4,7 @@
 //! error.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -40,7 +41,8 @@ pub(crate) fn filter_text(level: &str, env: impl Fn(&str) -> Option<String>) -> 
 }
 
 /// Installs the global subscriber for `cfg` (once per process; later calls do nothing).
-pub(crate) fn init(cfg: &LogConfig) {
+/// Returns the limiter of repeated warnings, to report what it still holds at exit.
+pub(crate) fn init(cfg: &LogConfig) -> Option<Arc<Limiter>> {
     let text = filter_text(&cfg.level, |k| std::env::var(k).ok());
     let (filter, bad) = match EnvFilter::builder().parse(&text) {
         Ok(f) => (f, None),
@@ -70,11 +72,13 @@ pub(crate) fn init(cfg: &LogConfig) {
         .try_init()
         .is_ok()
     {
-        spawn_flusher(limiter);
+        spawn_flusher(limiter.clone());
         if let Some(e) = bad {
             tracing::warn!(error = %e, "RUST_LOG/HOOKD_LOG is not a valid filter; using [log] level");
         }
+        return Some(limiter);
     }
+    None
 }
 
 #[cfg(test)]

@@ -131,7 +131,27 @@ impl Limiter {
 
     /// Logs the counts [`flush`](Self::flush) returns, one WARN line each.
     pub(crate) fn report(&self) {
-        for s in self.flush() {
+        self.log(self.flush());
+    }
+
+    /// Logs every count, whether or not its window is over (at exit).
+    pub(crate) fn report_all(&self) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let all: Vec<Suppressed> = slots
+            .drain()
+            .filter(|(_, s)| s.suppressed > 0)
+            .map(|(_, s)| Suppressed {
+                place: s.place,
+                sample: s.sample,
+                count: s.suppressed,
+            })
+            .collect();
+        drop(slots);
+        self.log(all);
+    }
+
+    fn log(&self, reports: Vec<Suppressed>) {
+        for s in reports {
             tracing::warn!(target: TARGET, suppressed = s.count, place = %s.place,
                 first = %s.sample, "repeated warnings suppressed");
         }
@@ -150,16 +170,17 @@ impl<S> Filter<S> for LimitFilter {
     }
 }
 
-/// Reports suppressed counts every window, from a thread of its own, for the life of the
-/// process.
+/// Reports suppressed counts once their window is over (looking every second, at most every
+/// window), from a thread of its own, for the life of the process.
 pub(crate) fn spawn_flusher(l: Arc<Limiter>) {
     if l.burst == 0 {
         return;
     }
+    let tick = l.window.min(Duration::from_secs(1));
     let _ = std::thread::Builder::new()
         .name("hookd-log-limit".into())
         .spawn(move || loop {
-            std::thread::sleep(l.window);
+            std::thread::sleep(tick);
             l.report();
         });
 }

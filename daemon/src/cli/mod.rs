@@ -69,7 +69,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
         Command::Post(args) => {
-            log::init(&Default::default());
+            let _ = log::init(&Default::default());
             post::run(args)
         }
         Command::Sign {
@@ -78,7 +78,7 @@ pub fn main() -> ExitCode {
             body_file,
             timestamp,
         } => {
-            log::init(&Default::default());
+            let _ = log::init(&Default::default());
             sign::sign(provider, &secret, body_file, timestamp)
         }
         Command::CheckConfig => check::run(cli.config, cli.role.as_deref()),

@@ -11,7 +11,7 @@ pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    super::log::init(&cfg.log);
+    let limiter = super::log::init(&cfg.log);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,14 +22,18 @@ pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::run(
+    let res = rt.block_on(crate::run(
         cfg,
         crate::Options {
             clock: None,
             config_path: path,
         },
         shutdown_signal(),
-    )) {
+    ));
+    if let Some(l) = limiter {
+        l.report_all();
+    }
+    match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hookd: {e}");
