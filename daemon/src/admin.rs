@@ -4,6 +4,10 @@
 //! Auth: `X-Authorization: <admin_token>` (Orkes style) or `Authorization: Bearer <admin_token>`,
 //! compared in constant time; anything else is 401. Every response masks secrets as `"***"`.
 //! Every error answer has Conductor's `ErrorResponse` shape (`crate::error::conductor_shape`).
+//!
+//! Every route is registered through `utoipa_axum::routes!` from its handler's
+//! `#[utoipa::path]` annotation, so the router and the OpenAPI document (`GET
+//! /api/openapi.json`, [`document`]) are built from the same list.
 
 use std::sync::Arc;
 
@@ -11,7 +15,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use http::StatusCode;
 use sha2::{Digest, Sha256};
@@ -19,39 +22,75 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::model::{Tag, WebhookConfig};
+use crate::openapi::{ApiDoc, ErrorBody, PluginList};
+use crate::plugin::ReloadReport;
 use crate::state::AppState;
 use crate::webhook::Entry;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+type ApiRouter = OpenApiRouter<Arc<AppState>>;
+
+/// Routes that need the admin token.
+fn protected() -> ApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
+        .routes(routes!(get_tags, put_tags, delete_tags))
+        .routes(routes!(list_plugins))
+        .routes(routes!(reload_plugins))
+}
+
+/// Routes without the admin token (`/metrics` checks `server.metrics_token` itself).
+fn open() -> ApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of every admin route.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(open().split_for_parts().1);
+    doc.merge(protected().split_for_parts().1);
+    doc
+}
 
 /// The admin router.
 pub fn routes(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/api/metadata/webhook", get(list).post(create))
-        .route(
-            "/api/metadata/webhook/{id}",
-            get(get_one).put(update).delete(delete),
-        )
-        .route(
-            "/api/metadata/webhook/{id}/tags",
-            get(get_tags).put(put_tags).delete(delete_tags),
-        )
-        .route("/api/admin/plugins", get(list_plugins))
-        .route(
-            "/api/admin/plugins/reload",
-            axum::routing::post(reload_plugins),
-        )
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    let (api, _) = protected().split_for_parts();
+    let (open, _) = open().split_for_parts();
     let instance: Arc<str> = state.registry.instance.as_str().into();
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .merge(api)
+    open.merge(api.route_layer(middleware::from_fn_with_state(state.clone(), auth)))
         .fallback(|| async { ApiError::NotFound("not_found") })
         .layer(middleware::map_response(move |r: Response| {
             let instance = instance.clone();
             async move { crate::error::conductor_shape(r, &instance) }
         }))
         .with_state(state)
+}
+
+/// `GET /api/openapi.json`.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOC.get_or_init(|| document().to_json().unwrap_or_default());
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        text.as_str(),
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: the process is alive (200 also while draining).
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = String, content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok"
 }
 
 fn token_matches(given: &[u8], expected: &[u8]) -> bool {
@@ -85,19 +124,50 @@ pub(crate) async fn auth(State(st): State<Arc<AppState>>, req: Request, next: Ne
     resp
 }
 
+/// `GET /readyz`: whether this instance should get traffic.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain"),
+        (status = 503, description = "Not ready: draining on shutdown, catching up with the \
+            webhook registry, or requests waiting kafka.unready_after_ms without a broker \
+            acknowledgement; the body says which", body = String, content_type = "text/plain")))]
 async fn readyz(State(st): State<Arc<AppState>>) -> Response {
-    if *st.ready.borrow() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "catching up with the webhook registry",
-        )
-            .into_response()
+    let unready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+    if st.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return unready("draining: shutting down".into());
     }
+    if !*st.ready.borrow() {
+        return unready("catching up with the webhook registry".into());
+    }
+    let limit = std::time::Duration::from_millis(st.cfg.kafka.unready_after_ms);
+    if let Some(waited) = st.publisher.acks().stalled_for().filter(|w| *w >= limit) {
+        return unready(format!(
+            "kafka: requests have waited {} ms without an acknowledgement from the broker",
+            waited.as_millis()
+        ));
+    }
+    (StatusCode::OK, "ready").into_response()
 }
 
-async fn metrics_text(State(st): State<Arc<AppState>>) -> Response {
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", body = String,
+            content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "server.metrics_token is set and the request did not \
+            send it as a bearer token", body = ErrorBody)))]
+async fn metrics_text(State(st): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    if let Some(expected) = &st.cfg.server.metrics_token {
+        let ok = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|t| token_matches(t, expected.as_bytes()));
+        if !ok {
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    crate::metrics::collect_process();
     (
         [(
             http::header::CONTENT_TYPE,
@@ -127,10 +197,20 @@ fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
+/// `GET /api/metadata/webhook`.
+#[utoipa::path(get, path = "/api/metadata/webhook", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    responses((status = 200, description = "Every webhook, secrets masked", body = Vec<WebhookConfig>),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 async fn list(State(st): State<Arc<AppState>>) -> Json<Vec<WebhookConfig>> {
     Json(st.registry.list().iter().map(|e| view(&st, e)).collect())
 }
 
+/// `GET /api/metadata/webhook/{id}`.
+#[utoipa::path(get, path = "/api/metadata/webhook/{id}", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, description = "The webhook, secrets masked, with its execution history", body = WebhookConfig),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn get_one(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -142,6 +222,14 @@ async fn get_one(
     Ok(Json(view(&st, &e)))
 }
 
+/// `POST /api/metadata/webhook`.
+#[utoipa::path(post, path = "/api/metadata/webhook", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    request_body = WebhookConfig,
+    responses((status = 200, description = "Created; the stored webhook, secrets masked", body = WebhookConfig),
+        (status = 400, description = "Invalid definition (the message names the field)", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 409, description = "The id is taken", body = ErrorBody),
+        (status = 503, description = "The config topic did not take the change", body = ErrorBody)))]
 async fn create(
     State(st): State<Arc<AppState>>,
     body: Bytes,
@@ -159,6 +247,16 @@ async fn create(
     get_one(State(st), Path(id)).await
 }
 
+/// `PUT /api/metadata/webhook/{id}`.
+#[utoipa::path(put, path = "/api/metadata/webhook/{id}", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    request_body = WebhookConfig,
+    responses((status = 200, description = "Updated; the stored webhook, secrets masked", body = WebhookConfig),
+        (status = 400, description = "Invalid definition, or an id in the body that differs from the path", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 409, description = "A static webhook (defined in the config file)", body = ErrorBody),
+        (status = 503, description = "The config topic did not take the change", body = ErrorBody)))]
 async fn update(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -176,6 +274,14 @@ async fn update(
     get_one(State(st), Path(id)).await
 }
 
+/// `DELETE /api/metadata/webhook/{id}`.
+#[utoipa::path(delete, path = "/api/metadata/webhook/{id}", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, description = "Deleted (empty body)"),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 409, description = "A static webhook (defined in the config file)", body = ErrorBody),
+        (status = 503, description = "The config topic did not take the change", body = ErrorBody)))]
 async fn delete(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -186,6 +292,12 @@ async fn delete(
     Ok(StatusCode::OK)
 }
 
+/// `GET /api/metadata/webhook/{id}/tags`.
+#[utoipa::path(get, path = "/api/metadata/webhook/{id}/tags", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, description = "The webhook's tags", body = Vec<Tag>),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn get_tags(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -215,6 +327,16 @@ async fn change_tags(st: &AppState, id: &str, body: &Bytes, add: bool) -> Result
     Ok(())
 }
 
+/// `PUT /api/metadata/webhook/{id}/tags`: adds tags (a tag replaces one with the same key).
+#[utoipa::path(put, path = "/api/metadata/webhook/{id}/tags", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    request_body = Vec<Tag>,
+    responses((status = 200, description = "Tags added (empty body)"),
+        (status = 400, description = "Not a JSON array of tags", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 409, description = "A static webhook (defined in the config file)", body = ErrorBody),
+        (status = 503, description = "The config topic did not take the change", body = ErrorBody)))]
 async fn put_tags(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -224,6 +346,16 @@ async fn put_tags(
     Ok(StatusCode::OK)
 }
 
+/// `DELETE /api/metadata/webhook/{id}/tags`: removes the given tags.
+#[utoipa::path(delete, path = "/api/metadata/webhook/{id}/tags", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    request_body = Vec<Tag>,
+    responses((status = 200, description = "Tags removed (empty body)"),
+        (status = 400, description = "Not a JSON array of tags", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 409, description = "A static webhook (defined in the config file)", body = ErrorBody),
+        (status = 503, description = "The config topic did not take the change", body = ErrorBody)))]
 async fn delete_tags(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -235,18 +367,31 @@ async fn delete_tags(
 
 /// `GET /api/admin/plugins`: `{"dir": …, "loaded": [names], "contract": version, "failed":
 /// {name: error}}` (the failures of the last load; 404 without `[plugins] dir`).
+#[utoipa::path(get, path = "/api/admin/plugins", tag = "plugins", security(("x_authorization" = []), ("bearer" = [])),
+    responses((status = 200, description = "The plugin directory and the loaded plugins", body = PluginList),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No [plugins] dir configured (error plugins_disabled)", body = ErrorBody)))]
 async fn list_plugins(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let h = st
         .plugins
         .as_ref()
         .ok_or(ApiError::NotFound("plugins_disabled"))?;
-    Ok(Json(serde_json::json!({"dir": h.dir(), "loaded": h.names(),
-        "contract": crate::plugin::CONTRACT, "failed": h.last_failures()}))
+    Ok(Json(PluginList {
+        dir: h.dir().display().to_string(),
+        loaded: h.names(),
+        contract: crate::plugin::CONTRACT.to_string(),
+        failed: h.last_failures(),
+    })
     .into_response())
 }
 
 /// `POST /api/admin/plugins/reload`: rescans `[plugins] dir`; answers
 /// `{"loaded": [names], "failed": {name: error}}` (a failed file keeps its previous version).
+#[utoipa::path(post, path = "/api/admin/plugins/reload", tag = "plugins", security(("x_authorization" = []), ("bearer" = [])),
+    responses((status = 200, description = "Plugins loaded, and files that failed (their previous version stays)", body = ReloadReport),
+        (status = 401, description = "Missing or wrong admin token", body = ErrorBody),
+        (status = 404, description = "No [plugins] dir configured (error plugins_disabled)", body = ErrorBody),
+        (status = 500, description = "The reload task failed", body = ErrorBody)))]
 async fn reload_plugins(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let h = st
         .plugins
@@ -257,4 +402,33 @@ async fn reload_plugins(State(st): State<Arc<AppState>>) -> Result<Response, Api
         .map_err(|_| ApiError::Internal)?;
     crate::plugin::log_reload("admin API", &report);
     Ok(Json(report).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_goes_through_the_openapi_router() {
+        // A plain `.route(` would serve a path the document does not describe.
+        let src = include_str!("admin.rs");
+        let code = &src[..src.find("#[cfg(test)]").unwrap()];
+        assert!(!code.contains(concat!(".", "route(")), "use routes!(…)");
+        assert!(!code.contains(concat!(".", "nest(")), "use routes!(…)");
+    }
+
+    #[test]
+    fn the_document_lists_every_handler() {
+        let doc = super::document();
+        let n: usize = doc
+            .paths
+            .paths
+            .values()
+            .map(|p| {
+                [&p.get, &p.put, &p.post, &p.delete, &p.patch]
+                    .iter()
+                    .filter(|o| o.is_some())
+                    .count()
+            })
+            .sum();
+        assert_eq!(n, 14);
+    }
 }

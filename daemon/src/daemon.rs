@@ -21,6 +21,7 @@ pub use crate::error::StartError;
 use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::producer::EventPublisher;
 use crate::plugin::PluginLink;
+use crate::reload::{Reloaded, Reloader};
 pub(crate) use crate::state::AppState;
 use crate::webhook::{ConfigSync, Registry, SpecBuilder};
 use crate::{admin, console, h3, ingress, kafka, metrics, plugin, server, sink, tls};
@@ -35,6 +36,8 @@ pub fn app(state: Arc<AppState>) -> Router {
 pub struct Options {
     /// Replaces the system clock (tests with fixed-timestamp vectors).
     pub clock: Option<Clock>,
+    /// The config file `cfg` was loaded from: reloads re-read its `[[webhooks]]`.
+    pub config_path: Option<PathBuf>,
 }
 
 /// A running daemon.
@@ -59,6 +62,7 @@ pub struct Daemon {
     sink_stop: Arc<std::sync::atomic::AtomicBool>,
     sink_thread: Option<std::thread::JoinHandle<()>>,
     embedded: Option<EmbeddedKafka>,
+    reloader: Arc<Reloader>,
 }
 
 async fn bind(addr: &str) -> Result<TcpListener, StartError> {
@@ -106,9 +110,6 @@ impl Daemon {
                 let host = tokio::task::spawn_blocking(move || plugin::PluginHost::start(&c))
                     .await
                     .map_err(|e| StartError::State(format!("plugin host: {e}")))??;
-                if let Some(task) = plugin::reload_on_sighup(host.clone(), shutdown_rx.clone()) {
-                    background.spawn(task);
-                }
                 Some(host)
             }
             None => None,
@@ -162,7 +163,10 @@ impl Daemon {
                 loop {
                     tokio::select! {
                         _ = s.changed() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(5)) => h.run_upkeep(),
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                            h.run_upkeep();
+                            metrics::collect_process();
+                        }
                     }
                 }
             });
@@ -179,6 +183,7 @@ impl Daemon {
                 cfg.kafka.retry_after_secs,
             ),
             ready: ready_rx,
+            draining: Arc::default(),
             metrics,
             clock: opts.clock.unwrap_or_else(system_clock),
             body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
@@ -202,6 +207,27 @@ impl Daemon {
             );
         }
 
+        metrics::init_series(&metrics::Series {
+            ingest: cfg.server.role.ingest(),
+            sink: cfg.server.role.sink(),
+            protocols: match (cfg.server.tls_listen.is_some(), cfg.server.h3_address()) {
+                (true, Some(_)) => vec!["h1", "h2", "h3"],
+                _ => vec!["h1", "h2"],
+            },
+            webhooks: state
+                .registry
+                .list()
+                .iter()
+                .map(|e| (e.id().to_string(), e.spec.verifier.kind()))
+                .collect(),
+            plugins: state
+                .plugins
+                .as_ref()
+                .map(|h| h.names())
+                .unwrap_or_default(),
+            sink_actions: sink::process::ACTIONS,
+            conductor_ops: sink::conductor::OPS,
+        });
         let limits = server::ConnLimits::from_config(&cfg.server);
         let mut servers = JoinSet::new();
         // TLS first: HTTP/3 binds next to it (by default the same port over UDP), and the TCP
@@ -210,6 +236,7 @@ impl Daemon {
         let mut tls_cert_path = None;
         let mut h3_addr = None;
         let mut tls_listener = None;
+        let mut certs = None;
         if let Some(t) = cfg
             .server
             .tls_listen
@@ -217,9 +244,18 @@ impl Daemon {
             .filter(|_| cfg.server.role.ingest())
         {
             let material = tls::load_or_generate(&cfg.server).map_err(StartError::Tls)?;
+            let store = tls::CertStore::new(&material).map_err(StartError::Tls)?;
             let acceptor = tokio_rustls::TlsAcceptor::from(
-                tls::tcp_server_config(&material).map_err(StartError::Tls)?,
+                tls::tcp_server_config(store.clone()).map_err(StartError::Tls)?,
             );
+            if cfg.server.tls_reload_interval_ms > 0 {
+                background.spawn(tls::watch(
+                    store.clone(),
+                    Duration::from_millis(cfg.server.tls_reload_interval_ms),
+                    shutdown_rx.clone(),
+                ));
+            }
+            certs = Some(store.clone());
             let l = bind(t).await?;
             let bound = l.local_addr().map_err(|source| StartError::Bind {
                 addr: t.clone(),
@@ -227,7 +263,7 @@ impl Daemon {
             })?;
             tls_addr = Some(bound);
             tls_cert_path = Some(material.cert_path.clone());
-            if let Some(endpoint) = h3::listen(&cfg, bound, &material)? {
+            if let Some(endpoint) = h3::listen(&cfg, bound, store)? {
                 h3_addr = endpoint.local_addr().ok();
                 servers.spawn(h3::serve(
                     endpoint,
@@ -277,10 +313,21 @@ impl Daemon {
             admin::routes(state.clone()).merge(console::routes(state.clone(), listeners)),
             None,
             limits,
-            shutdown_rx,
+            shutdown_rx.clone(),
         ));
-        tracing::info!(listen = ?listen_addr, tls = ?tls_addr, h3 = ?h3_addr, admin = %admin_addr, topic = %cfg.kafka.topic,
-            "hookd started");
+        let reloader = Arc::new(Reloader {
+            plugins: state.plugins.clone(),
+            registry: state.registry.clone(),
+            certs,
+            config_path: opts.config_path.clone(),
+        });
+        if let Some(task) = crate::reload::on_sighup(reloader.clone(), shutdown_rx) {
+            background.spawn(task);
+        }
+        let shown = |a: Option<SocketAddr>| a.map_or_else(|| "off".to_string(), |a| a.to_string());
+        tracing::info!(listen = %shown(listen_addr), tls = %shown(tls_addr), h3 = %shown(h3_addr),
+            admin = %admin_addr, topic = %cfg.kafka.topic, role = cfg.server.role.as_str(),
+            version = env!("CARGO_PKG_VERSION"), commit = env!("HOOKD_COMMIT"), "hookd started");
         Ok(Daemon {
             listen_addr,
             tls_addr,
@@ -295,12 +342,22 @@ impl Daemon {
             sink_stop,
             sink_thread,
             embedded,
+            reloader,
         })
     }
 
     /// The embedded mock cluster, when `brokers = "embedded"`.
     pub fn embedded_kafka(&self) -> Option<&EmbeddedKafka> {
         self.embedded.as_ref()
+    }
+
+    /// Does what `SIGHUP` does: reloads plugins, the config file's `[[webhooks]]` and the TLS
+    /// certificate (see `reload.rs`).
+    pub async fn reload(&self) -> Reloaded {
+        let r = self.reloader.clone();
+        tokio::task::spawn_blocking(move || r.reload("reload"))
+            .await
+            .unwrap_or_default()
     }
 
     /// Waits until the registry has caught up with the config topic (or `timeout` passes).
@@ -311,9 +368,22 @@ impl Daemon {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Graceful shutdown: stop accepting, drain requests (each answered only after Kafka acked
-    /// or refused it), flush the producer, stop background tasks, stop the embedded cluster.
+    /// Graceful shutdown: `/readyz` answers 503 at once while every listener keeps serving for
+    /// `server.drain_delay_ms` (load balancers take the instance out), then stop accepting,
+    /// drain requests (each answered only after Kafka acked or refused it), flush the producer,
+    /// stop background tasks, stop the embedded cluster.
     pub async fn shutdown(mut self) {
+        self.state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let delay = Duration::from_millis(self.state.cfg.server.drain_delay_ms);
+        if !delay.is_zero() {
+            tracing::info!(
+                drain_delay_ms = self.state.cfg.server.drain_delay_ms,
+                "draining: /readyz answers 503; listeners close after the drain delay"
+            );
+            tokio::time::sleep(delay).await;
+        }
         let _ = self.shutdown_tx.send(true);
         while self.servers.join_next().await.is_some() {}
         self.sink_stop
@@ -330,8 +400,12 @@ impl Daemon {
 }
 
 /// Runs the daemon until `shutdown` completes, then shuts down gracefully.
-pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-    let d = Daemon::start(cfg, Options::default()).await?;
+pub async fn run(
+    cfg: Config,
+    opts: Options,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let d = Daemon::start(cfg, opts).await?;
     shutdown.await;
     tracing::info!("shutting down");
     d.shutdown().await;

@@ -1,10 +1,12 @@
 //! `POST /webhook/{id}`: look up, read the body within limits, verify over the raw bytes,
 //! publish, and answer 2xx only once Kafka has the event.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -12,6 +14,7 @@ use axum::Router;
 use bytes::BytesMut;
 use http::{StatusCode, Version};
 use http_body_util::BodyExt;
+use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};
@@ -44,39 +47,50 @@ struct Labels {
 async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
     let start = Instant::now();
     let proto = protocol(req.version());
+    // Every log line of the request carries the client's address (the TCP or QUIC peer; a load
+    // balancer's address when one is in front).
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+    let span = tracing::info_span!("request", client = client.as_deref().unwrap_or("-"));
     let mut labels = Labels {
         webhook: "unknown".into(),
         verifier: "none",
     };
-    let res = handle(&st, id, req, &mut labels).await;
-    let outcome = match &res {
-        Ok(None) => "accepted",
-        Ok(Some(_)) => "challenge",
-        Err(ApiError::Rejected(crate::verify::Reject::PluginError)) => "error",
-        Err(ApiError::Rejected(_) | ApiError::TooLarge | ApiError::Malformed(_)) => "rejected",
-        Err(ApiError::NotFound(_)) => "unknown_webhook",
-        Err(ApiError::Unavailable { .. }) => "unavailable",
-        Err(ApiError::BodyTimeout) => "timeout",
-        Err(_) => "error",
+    let res = handle(&st, id, req, &mut labels).instrument(span).await;
+    let (reason, response) = match res {
+        Ok(None) => (None, StatusCode::OK.into_response()),
+        Ok(Some(r)) => (
+            None,
+            (
+                r.status,
+                [(http::header::CONTENT_TYPE, r.content_type)],
+                r.body,
+            )
+                .into_response(),
+        ),
+        Err(e) => (Some(e.reason()), e.into_response()),
     };
-    if let Err(e) = &res {
-        metrics::counter!(m::REJECTIONS_TOTAL, "reason" => e.reason()).increment(1);
+    // Outcomes follow the status actually sent.
+    let status = response.status();
+    let outcome = m::outcome(status.as_u16());
+    match reason {
+        Some(r) if status.is_client_error() => {
+            metrics::counter!(m::REJECTIONS_TOTAL, "reason" => r).increment(1)
+        }
+        Some(r) if status.is_server_error() => {
+            metrics::counter!(m::REQUEST_ERRORS_TOTAL, "reason" => r).increment(1)
+        }
+        _ => {}
     }
-    metrics::counter!(m::REQUESTS_TOTAL, "webhook" => labels.webhook, "verifier" => labels.verifier,
+    metrics::counter!(m::REQUESTS_TOTAL, "webhook" => labels.webhook.clone(), "verifier" => labels.verifier,
         "outcome" => outcome, "protocol" => proto)
     .increment(1);
-    metrics::histogram!(m::REQUEST_SECONDS, "outcome" => outcome, "protocol" => proto)
-        .record(start.elapsed().as_secs_f64());
-    match res {
-        Ok(None) => StatusCode::OK.into_response(),
-        Ok(Some(r)) => (
-            r.status,
-            [(http::header::CONTENT_TYPE, r.content_type)],
-            r.body,
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    metrics::histogram!(m::REQUEST_SECONDS, "webhook" => labels.webhook, "verifier" => labels.verifier,
+        "outcome" => outcome)
+    .record(start.elapsed().as_secs_f64());
+    response
 }
 
 /// Verifies and publishes one request: `Ok(None)` once its event is durable in Kafka (answered
@@ -91,7 +105,7 @@ async fn handle(
         .registry
         .get(&id)
         .ok_or(ApiError::NotFound("unknown_webhook"))?;
-    labels.webhook.clone_from(&id);
+    labels.webhook = m::webhook_label(&id);
     labels.verifier = entry.spec.verifier.kind();
     let method = req.method();
     if method != http::Method::POST
@@ -116,7 +130,8 @@ async fn handle(
     let body = tokio::time::timeout(st.body_timeout, read_body(body, limit, &mut held))
         .await
         .map_err(|_| ApiError::BodyTimeout)??;
-    metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => id.clone()).increment(body.len() as u64);
+    metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => labels.webhook.clone())
+        .increment(body.len() as u64);
     let now_ms = (st.clock)();
     let unverified = UnverifiedRequest {
         webhook_id: id,

@@ -29,9 +29,12 @@ mod daemon;
 mod error;
 mod ingress;
 mod metrics;
+mod openapi;
+mod reload;
 mod state;
 internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};
 pub use kafka::embedded::EmbeddedKafka;
+pub use reload::Reloaded;

@@ -1,17 +1,26 @@
-//! Metric names (`hookd_<name>_<unit>`, bounded labels) and the Prometheus recorder.
+//! Metric names (`hookd_<name>_<unit>`, bounded labels), their HELP text, the series that exist
+//! from start, and the Prometheus recorder (with the standard `process_*` metrics).
 //!
-//! Labels: `webhook` is a registered webhook id (operator-defined, so bounded) or `unknown`;
-//! `verifier` is a verifier kind; `outcome`, `reason` and `protocol` are fixed sets.
+//! Labels: `webhook` is a registered webhook id (operator-defined; at most
+//! [`MAX_WEBHOOK_LABELS`] distinct ids, then `other`) or `unknown`; `verifier` is a verifier
+//! kind; `outcome`, `reason` and `protocol` are fixed sets.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-/// Requests to `/webhook/{id}` by `webhook`, `verifier`, `outcome`, `protocol`.
+/// `1`, labelled with the `version` and git `commit` of the running binary.
+pub const BUILD_INFO: &str = "hookd_build_info";
+/// Requests to `/webhook/{id}` by `webhook`, `verifier`, `outcome`, `protocol`; the outcome
+/// follows the status sent (see [`outcome`]).
 pub const REQUESTS_TOTAL: &str = "hookd_requests_total";
-/// Rejected requests by `reason` (bad_signature, stale_timestamp, unknown_webhook, too_large, …).
+/// Requests answered 4xx, by `reason` (bad_signature, stale_timestamp, unknown_webhook,
+/// too_large, …).
 pub const REJECTIONS_TOTAL: &str = "hookd_rejections_total";
-/// Request latency, receipt of headers to response, by `outcome` and `protocol`.
+/// Requests answered 5xx, by `reason` (kafka_timeout, overloaded, plugin_error, …).
+pub const REQUEST_ERRORS_TOTAL: &str = "hookd_request_errors_total";
+/// Request latency, receipt of headers to response, by `webhook`, `verifier` and `outcome`.
 pub const REQUEST_SECONDS: &str = "hookd_request_duration_seconds";
 /// Time from send to Kafka delivery report, by `outcome`.
 pub const KAFKA_DELIVERY_SECONDS: &str = "hookd_kafka_delivery_duration_seconds";
@@ -36,10 +45,182 @@ pub const SINK_ACTIONS_TOTAL: &str = "hookd_sink_actions_total";
 pub const SINK_LAG_MESSAGES: &str = "hookd_sink_consumer_lag_messages";
 /// Waiting tasks in the wait index.
 pub const SINK_WAITS_INDEXED: &str = "hookd_sink_waits_indexed";
-/// Records sent to the dead-letter topic, by `reason`.
+/// Records sent to the dead-letter topic, by `status` (Conductor's answer, or `other`).
 pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
 
+/// Distinct webhook ids used as label values; later ones are counted as `other`.
+pub const MAX_WEBHOOK_LABELS: usize = 1000;
+
+/// Every `outcome` of [`REQUESTS_TOTAL`] and [`REQUEST_SECONDS`].
+pub const OUTCOMES: &[&str] = &[
+    "accepted",
+    "challenge",
+    "rejected",
+    "unknown_webhook",
+    "timeout",
+    "unavailable",
+    "error",
+];
+
+/// The `outcome` of a request answered with `status`: 200 `accepted`, other 2xx `challenge`
+/// (a handshake reply), 404 `unknown_webhook`, 408 `timeout`, other 4xx `rejected`, 503
+/// `unavailable`, other 5xx `error`.
+pub fn outcome(status: u16) -> &'static str {
+    match status {
+        200 => "accepted",
+        201..=299 => "challenge",
+        404 => "unknown_webhook",
+        408 => "timeout",
+        400..=403 | 405..=407 | 409..=499 => "rejected",
+        503 => "unavailable",
+        _ => "error",
+    }
+}
+
+/// `reason` values of [`REJECTIONS_TOTAL`] (4xx answers of `/webhook/{id}`).
+pub const REJECTION_REASONS: &[&str] = &[
+    "missing_signature",
+    "bad_signature",
+    "stale_timestamp",
+    "malformed",
+    "challenge_required",
+    "unknown_webhook",
+    "too_large",
+    "body_timeout",
+    "method_not_allowed",
+];
+
+/// `reason` values of [`REQUEST_ERRORS_TOTAL`] (5xx answers of `/webhook/{id}`).
+pub const ERROR_REASONS: &[&str] = &[
+    "plugin_error",
+    "plugin_busy",
+    "overloaded",
+    "queue_full",
+    "kafka_timeout",
+    "kafka_unavailable",
+    "internal",
+];
+
+static WEBHOOK_LABELS: RwLock<Option<HashSet<String>>> = RwLock::new(None);
+
+/// The `webhook` label value for `id` (a registered webhook): the id itself for the first
+/// [`MAX_WEBHOOK_LABELS`] ids seen by this process, `other` after that.
+pub fn webhook_label(id: &str) -> String {
+    if let Some(set) = WEBHOOK_LABELS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
+        if set.contains(id) {
+            return id.to_string();
+        }
+    }
+    let mut w = WEBHOOK_LABELS.write().unwrap_or_else(|p| p.into_inner());
+    let set = w.get_or_insert_with(HashSet::new);
+    if set.contains(id) || set.len() < MAX_WEBHOOK_LABELS {
+        set.insert(id.to_string());
+        id.to_string()
+    } else {
+        "other".into()
+    }
+}
+
+/// What a daemon runs, to create its series at zero from start ([`init_series`]).
+#[derive(Default)]
+pub struct Series {
+    /// Provider-facing listeners run.
+    pub ingest: bool,
+    /// The sink runs.
+    pub sink: bool,
+    /// Protocols served (`h1`, `h2`, `h3`).
+    pub protocols: Vec<&'static str>,
+    /// Webhooks known at start: (id, verifier kind).
+    pub webhooks: Vec<(String, &'static str)>,
+    /// Plugins loaded at start.
+    pub plugins: Vec<String>,
+    /// Sink actions by (kind, outcome).
+    pub sink_actions: &'static [(&'static str, &'static str)],
+    /// Conductor operations.
+    pub conductor_ops: &'static [&'static str],
+}
+
+/// Creates every series a daemon knows of at zero, so a fresh instance exposes them before the
+/// first request (rates and alerts work from the first scrape).
+pub fn init_series(s: &Series) {
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "commit" => env!("HOOKD_COMMIT"))
+        .set(1.0);
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        for status in ["200", "401"] {
+            metrics::counter!(ADMIN_REQUESTS_TOTAL, "method" => method, "status" => status)
+                .absolute(0);
+        }
+    }
+    if s.ingest {
+        for r in REJECTION_REASONS {
+            metrics::counter!(REJECTIONS_TOTAL, "reason" => *r).absolute(0);
+        }
+        for r in ERROR_REASONS {
+            metrics::counter!(REQUEST_ERRORS_TOTAL, "reason" => *r).absolute(0);
+        }
+        metrics::gauge!(INFLIGHT_EVENTS).set(0.0);
+        for o in ["ok", "error"] {
+            let _ = metrics::histogram!(KAFKA_DELIVERY_SECONDS, "outcome" => o);
+        }
+        if s.protocols.contains(&"h3") {
+            for a in ["accepted", "retry", "refused"] {
+                metrics::counter!(H3_INCOMING_TOTAL, "action" => a).absolute(0);
+            }
+        }
+        for (id, verifier) in &s.webhooks {
+            let webhook = webhook_label(id);
+            metrics::counter!(BYTES_IN_TOTAL, "webhook" => webhook.clone()).absolute(0);
+            for o in OUTCOMES {
+                let _ = metrics::histogram!(REQUEST_SECONDS, "webhook" => webhook.clone(),
+                    "verifier" => *verifier, "outcome" => *o);
+                for p in &s.protocols {
+                    metrics::counter!(REQUESTS_TOTAL, "webhook" => webhook.clone(),
+                        "verifier" => *verifier, "outcome" => *o, "protocol" => *p)
+                    .absolute(0);
+                }
+            }
+        }
+        for p in &s.plugins {
+            for k in [
+                "deadline",
+                "memory",
+                "trap",
+                "output",
+                "missing",
+                "instantiate",
+                "busy",
+            ] {
+                metrics::counter!(PLUGIN_ERRORS_TOTAL, "plugin" => p.clone(), "kind" => k)
+                    .absolute(0);
+            }
+        }
+    }
+    if s.sink {
+        for (kind, outcome) in s.sink_actions {
+            metrics::counter!(SINK_ACTIONS_TOTAL, "kind" => *kind, "outcome" => *outcome)
+                .absolute(0);
+        }
+        for op in s.conductor_ops {
+            let _ = metrics::histogram!(CONDUCTOR_REQUEST_SECONDS, "op" => *op, "outcome" => "ok");
+        }
+        metrics::gauge!(SINK_WAITS_INDEXED).set(0.0);
+        metrics::counter!(SINK_DLQ_TOTAL, "status" => "other").absolute(0);
+    }
+}
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static PROCESS: OnceLock<Mutex<metrics_process::Collector>> = OnceLock::new();
+
+/// Refreshes the `process_*` metrics (called before each render and periodically).
+pub fn collect_process() {
+    if let Some(c) = PROCESS.get() {
+        c.lock().unwrap_or_else(|p| p.into_inner()).collect();
+    }
+}
 
 /// Installs the global recorder once per process (several in-process daemons share it).
 pub fn install() -> PrometheusHandle {
@@ -57,6 +238,9 @@ pub fn install() -> PrometheusHandle {
                 tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
             }
             describe();
+            let process = metrics_process::Collector::default();
+            process.describe();
+            let _ = PROCESS.set(Mutex::new(process));
             handle
         })
         .clone()
@@ -64,12 +248,24 @@ pub fn install() -> PrometheusHandle {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; labelled with the version and git commit of the running hookd"
+    );
     describe_counter!(
         REQUESTS_TOTAL,
-        "Webhook requests by webhook, verifier, outcome, protocol"
+        "Webhook requests by webhook, verifier, outcome (from the status sent) and protocol"
     );
-    describe_counter!(REJECTIONS_TOTAL, "Rejected webhook requests by reason");
-    describe_histogram!(REQUEST_SECONDS, Unit::Seconds, "Webhook request latency");
+    describe_counter!(REJECTIONS_TOTAL, "Webhook requests answered 4xx, by reason");
+    describe_counter!(
+        REQUEST_ERRORS_TOTAL,
+        "Webhook requests answered 5xx, by reason"
+    );
+    describe_histogram!(
+        REQUEST_SECONDS,
+        Unit::Seconds,
+        "Webhook request latency by webhook, verifier and outcome"
+    );
     describe_histogram!(
         KAFKA_DELIVERY_SECONDS,
         Unit::Seconds,
@@ -84,7 +280,6 @@ fn describe() {
         ADMIN_REQUESTS_TOTAL,
         "Admin API requests by method and status"
     );
-    describe_counter!(H3_INCOMING_TOTAL, "QUIC connection attempts by action");
     describe_counter!(
         PLUGIN_ERRORS_TOTAL,
         "Plugin calls that failed (request answered 500 plugin_error) by plugin and kind"
@@ -95,6 +290,10 @@ fn describe() {
         "Conductor API request latency by operation and outcome"
     );
     describe_counter!(SINK_ACTIONS_TOTAL, "Sink actions by kind and outcome");
+    describe_counter!(
+        H3_INCOMING_TOTAL,
+        "QUIC connection attempts by action (accepted, retry, refused)"
+    );
     describe_gauge!(
         SINK_LAG_MESSAGES,
         "Events not yet processed by this sink instance, by partition"
@@ -102,6 +301,40 @@ fn describe() {
     describe_gauge!(SINK_WAITS_INDEXED, "Waiting tasks in the wait index");
     describe_counter!(
         SINK_DLQ_TOTAL,
-        "Records sent to the dead-letter topic, by reason"
+        "Records sent to the dead-letter topic, by the Conductor status that refused them"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_the_status_sent() {
+        for (status, want) in [
+            (200, "accepted"),
+            (202, "challenge"),
+            (401, "rejected"),
+            (400, "rejected"),
+            (413, "rejected"),
+            (405, "rejected"),
+            (404, "unknown_webhook"),
+            (408, "timeout"),
+            (500, "error"),
+            (503, "unavailable"),
+        ] {
+            assert_eq!(outcome(status), want, "{status}");
+            assert!(OUTCOMES.contains(&want));
+        }
+    }
+
+    #[test]
+    fn webhook_labels_are_bounded() {
+        for i in 0..MAX_WEBHOOK_LABELS + 10 {
+            let id = format!("label-test-{i}");
+            let l = webhook_label(&id);
+            assert!(l == id || l == "other");
+        }
+        assert_eq!(webhook_label("label-test-past-the-cap"), "other");
+    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const MASK: &str = "***";
 
 /// `{key, value}` tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, utoipa::ToSchema)]
 pub struct Tag {
     /// Tag key.
     pub key: String,
@@ -26,7 +26,7 @@ pub struct Tag {
 /// Fields follow Orkes' `WebhookConfig`; `maxBodyBytes` and `toleranceSeconds` are hookd
 /// extensions (absent = global default), and so are `plugin`, `pluginParams` and
 /// `pluginSecrets` of the `WASM_PLUGIN` verifier.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookConfig {
     /// Unique human name.
@@ -95,7 +95,7 @@ pub struct WebhookConfig {
 }
 
 /// The `verifier` enum. Orkes values are kept verbatim; hookd adds its own without breaking them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifierKind {
     /// Required headers with exact values.

@@ -73,7 +73,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let conns = Arc::new(Semaphore::new(limits.max_connections));
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = shutdown.changed() => break,
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -90,7 +90,15 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let svc = TowerToHyperService::new(app.clone());
+        // The peer's address reaches handlers as `ConnectInfo` (logged as `client`).
+        let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut r: http::Request<hyper::body::Incoming>| {
+                r.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                r
+            },
+        ));
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();

@@ -28,6 +28,8 @@ pub(crate) struct AppState {
     pub budget: Budget,
     /// True once the registry caught up with the config topic.
     pub ready: watch::Receiver<bool>,
+    /// Set on shutdown: `/readyz` answers 503 while the listeners still serve.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Prometheus handle.
     pub metrics: PrometheusHandle,
     /// Clock.

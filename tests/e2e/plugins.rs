@@ -573,9 +573,11 @@ async fn hostile_plugins_are_contained_while_other_webhooks_answer() {
         ("oversized-output", "output"),
     ] {
         assert!(
-            m.lines().any(|l| l.starts_with("hookd_plugin_errors_total")
-                && l.contains(&format!("plugin=\"{plugin}\""))
-                && l.contains(&format!("kind=\"{kind}\""))),
+            metric(
+                &m,
+                "hookd_plugin_errors_total",
+                &[("plugin", plugin), ("kind", kind)]
+            ) >= 1.0,
             "{plugin}/{kind} counted:\n{m}"
         );
     }
@@ -611,13 +613,13 @@ async fn a_plugin_at_its_concurrency_limit_answers_503() {
         ]
     );
     assert_eq!(got[2], (503, "plugin_busy".to_string()));
-    assert!(d
-        .metrics_text()
-        .await
-        .lines()
-        .any(|l| l.starts_with("hookd_plugin_errors_total")
-            && l.contains("plugin=\"loop\"")
-            && l.contains("kind=\"busy\"")));
+    assert!(
+        metric(
+            &d.metrics_text().await,
+            "hookd_plugin_errors_total",
+            &[("plugin", "loop"), ("kind", "busy")]
+        ) >= 1.0
+    );
     d.stop().await;
 }
 
@@ -697,13 +699,13 @@ async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
     )
     .await;
     assert_eq!((r.status, r.error()), (500, "plugin_error".into()));
-    assert!(d
-        .metrics_text()
-        .await
-        .lines()
-        .any(|l| l.starts_with("hookd_plugin_errors_total")
-            && l.contains("plugin=\"shopify\"")
-            && l.contains("kind=\"missing\"")));
+    assert!(
+        metric(
+            &d.metrics_text().await,
+            "hookd_plugin_errors_total",
+            &[("plugin", "shopify"), ("kind", "missing")]
+        ) >= 1.0
+    );
     d.stop().await;
 }
 

@@ -44,6 +44,7 @@ tls_listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
 admin_token = "{TOKEN}"
 state_dir = "{}"
+{drain}
 {extra_server}
 [kafka]
 brokers = "{brokers}"
@@ -54,6 +55,12 @@ ack_timeout_ms = 1500
 {extra_rest}
 "#,
         state_dir.display(),
+        // Tests stop daemons often: no drain delay unless a test asks for one.
+        drain = if section(extra, "server").contains("drain_delay_ms") {
+            ""
+        } else {
+            "drain_delay_ms = 0"
+        },
         partitions = if section(extra, "kafka").contains("partitions") {
             ""
         } else {
@@ -102,11 +109,15 @@ impl TestDaemon {
         let clock = Arc::new(AtomicI64::new(0));
         let c2 = clock.clone();
         let sys = hookd::system_clock();
+        // The config is also written to a file, which reloads re-read.
+        let config_path = state_dir.path().join("hookd.toml");
+        std::fs::write(&config_path, &text).unwrap();
         let opts = Options {
             clock: Some(Arc::new(move || match c2.load(Ordering::Relaxed) {
                 0 => sys(),
                 v => v,
             })),
+            config_path: Some(config_path),
         };
         let daemon = Daemon::start(cfg, opts).await.expect("daemon starts");
         assert!(
@@ -185,11 +196,34 @@ impl TestDaemon {
             .unwrap()
     }
 
+    /// The config file the daemon was started from (reloads re-read it).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.state_dir.path().join("hookd.toml")
+    }
+
     /// Graceful shutdown.
     pub async fn stop(self) -> Arc<tempfile::TempDir> {
         self.daemon.shutdown().await;
         self.state_dir
     }
+}
+
+/// The sum of the samples of `name` in Prometheus text `m` whose labels include every pair of
+/// `labels` (0 when none: series exist at zero from start, so tests compare values).
+pub fn metric(m: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    m.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Installs ring as rustls' process-wide provider (reqwest is built without one).

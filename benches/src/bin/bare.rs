@@ -84,16 +84,16 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let mut tls = None;
     if let Some(t) = &cfg.server.tls_listen {
         let material = hookd::tls::load_or_generate(&cfg.server)?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(hookd::tls::tcp_server_config(&material)?);
+        let store = hookd::tls::CertStore::new(&material)?;
+        let acceptor =
+            tokio_rustls::TlsAcceptor::from(hookd::tls::tcp_server_config(store.clone())?);
         let l = bind(t).await?;
         let bound = l.local_addr().map_err(|e| e.to_string())?;
         eprintln!(
             "bare: listening on https://{bound} (certificate {})",
             material.cert_path.display()
         );
-        if let Some(endpoint) =
-            hookd::h3::listen(&cfg, bound, &material).map_err(|e| e.to_string())?
-        {
+        if let Some(endpoint) = hookd::h3::listen(&cfg, bound, store).map_err(|e| e.to_string())? {
             let a = endpoint.local_addr().map_err(|e| e.to_string())?;
             eprintln!("bare: listening on HTTP/3 udp {a}");
             h3_port = Some(a.port());

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use crate::config::Config;
 
-/// Runs `hookd check-config`: loads the config from `path` (and the `HOOKD_*` environment) and
-/// runs [`check`] on it. Prints `config ok` and exits 0, or prints the problem to standard error
-/// and exits 2.
-pub(crate) fn run(path: Option<PathBuf>) -> ExitCode {
-    let cfg = match super::load(path) {
+/// Runs `hookd check-config`: loads the config from `path` (and the `HOOKD_*` environment, with
+/// `role` from `--role`) and runs [`check`] on it. Prints `config ok` and exits 0, or prints the
+/// problem to standard error and exits 2.
+pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
+    let cfg = match super::load(path, role) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -26,8 +26,8 @@ pub(crate) fn run(path: Option<PathBuf>) -> ExitCode {
 }
 
 /// Checks of a loaded config beyond what [`Config::load`] already validates (the static
-/// webhooks' verifiers: keys, plugin host); the error is printed as `hookd: <error>` (exit
-/// code 2).
+/// webhooks' verifiers: keys, plugin host, plugin names against the `*.wasm` files of
+/// `plugins.dir`); the error is printed as `hookd: <error>` (exit code 2).
 pub(crate) fn check(cfg: &Config) -> Result<(), String> {
     crate::webhook::check_static(cfg)
 }

@@ -1,10 +1,12 @@
 //! The `hookd` command line: `run` (the default), `check-config`, `sign` and `post`.
 //!
-//! [`main`] parses the arguments, sets up logging (`HOOKD_LOG`, to standard error) and runs the
-//! command; each command lives in its own module. The binary (`src/main.rs`) only calls
+//! [`main`] parses the arguments, sets up logging ([`log`]: `[log]`, `RUST_LOG`, to standard
+//! error) and runs the command; each command lives in its own module. The binary (`src/main.rs`) only calls
 //! [`main`].
 
 pub(crate) mod check;
+pub(crate) mod log;
+pub(crate) mod log_limit;
 pub(crate) mod post;
 pub(crate) mod run;
 pub(crate) mod sign;
@@ -58,37 +60,37 @@ pub(crate) enum Command {
 }
 
 /// The `hookd` binary: parses the command line (exiting with clap's usage error on bad
-/// arguments), sets up logging to standard error (filter from `HOOKD_LOG`, default
-/// `info,librdkafka=warn,rdkafka=warn`) and runs the command, `run` when none is given.
+/// arguments), sets up logging to standard error (`[log]` of the config; `RUST_LOG` or
+/// `HOOKD_LOG` override its level) and runs the command, `run` when none is given.
 ///
 /// Exit codes: 0 on success; 2 for a bad config or bad command input; 1 when the daemon fails
 /// or, for `post`, when a response was not 2xx.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOOKD_LOG")
-                .unwrap_or_else(|_| "info,librdkafka=warn,rdkafka=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match cli.command.unwrap_or(Command::Run) {
-        Command::Post(args) => post::run(args),
+        Command::Post(args) => {
+            let _ = log::init(&Default::default());
+            post::run(args)
+        }
         Command::Sign {
             provider,
             secret,
             body_file,
             timestamp,
-        } => sign::sign(provider, &secret, body_file, timestamp),
-        Command::CheckConfig => check::run(cli.config),
+        } => {
+            let _ = log::init(&Default::default());
+            sign::sign(provider, &secret, body_file, timestamp)
+        }
+        Command::CheckConfig => check::run(cli.config, cli.role.as_deref()),
         Command::Run => run::run(cli.config, cli.role.as_deref()),
     }
 }
 
-/// Loads the config from `path` and the environment; on error prints `hookd: <error>` and
-/// returns exit code 2.
-pub(crate) fn load(path: Option<PathBuf>) -> Result<Config, ExitCode> {
-    Config::load(path.as_deref(), std::env::vars()).map_err(|e| {
+/// Loads the config from `path` (none: the built-in defaults) and the environment, with `role`
+/// (from `--role`) over `server.role`; on error prints `hookd: <error>` and returns exit code 2.
+pub(crate) fn load(path: Option<PathBuf>, role: Option<&str>) -> Result<Config, ExitCode> {
+    let role = role.map(|r| ("HOOKD_SERVER__ROLE".to_string(), r.to_string()));
+    Config::load(path.as_deref(), std::env::vars().chain(role)).map_err(|e| {
         eprintln!("hookd: {e}");
         ExitCode::from(2)
     })

@@ -3,23 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::Role;
-
 /// Runs the daemon with the config from `path` (and the `HOOKD_*` environment); `role`
 /// (`both`, `ingest` or `sink`, as `--role` accepts) overrides `server.role`. Exit code 2 on a
 /// bad config, 1 when the daemon cannot start or fails.
 pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
-    let mut cfg = match super::load(path) {
+    let cfg = match super::load(path.clone(), role) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Some(r) = role {
-        cfg.server.role = match r {
-            "ingest" => Role::Ingest,
-            "sink" => Role::Sink,
-            _ => Role::Both,
-        };
-    }
+    let limiter = super::log::init(&cfg.log);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -30,7 +22,18 @@ pub(crate) fn run(path: Option<PathBuf>, role: Option<&str>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::run(cfg, shutdown_signal())) {
+    let res = rt.block_on(crate::run(
+        cfg,
+        crate::Options {
+            clock: None,
+            config_path: path,
+        },
+        shutdown_signal(),
+    ));
+    if let Some(l) = limiter {
+        l.report_all();
+    }
+    match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hookd: {e}");

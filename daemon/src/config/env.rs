@@ -2,13 +2,18 @@
 
 use super::{invalid, ConfigError};
 
+/// Which environment variable set which key: `(dotted key, variable)`, e.g.
+/// `("server.max_body_bytes", "HOOKD_SERVER__MAX_BODY_BYTES")`.
+pub(super) type Overrides = Vec<(String, String)>;
+
 /// Applies `HOOKD_SECTION__KEY=value` overrides (double underscore separates levels; names are
 /// lower-cased). Values that parse as TOML integers or booleans keep that type; anything else is
-/// a string.
+/// a string. Returns which variable set which key, so errors can name the variable.
 pub(super) fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
+) -> Result<Overrides, ConfigError> {
+    let mut applied = Vec::new();
     for (k, v) in env {
         let Some(rest) = k.strip_prefix("HOOKD_") else {
             continue;
@@ -45,6 +50,22 @@ pub(super) fn apply_env(
             (_, v) => v,
         };
         t.insert(key, value);
+        applied.push((path.join("."), k));
     }
-    Ok(())
+    Ok(applied)
+}
+
+/// The variable that set `path` (a dotted key as `serde_path_to_error` or a validation error
+/// names it), or a table above it.
+pub(super) fn variable_for<'a>(applied: &'a Overrides, path: &str) -> Option<&'a str> {
+    applied
+        .iter()
+        .rev()
+        .find(|(key, _)| {
+            path == key
+                || path
+                    .strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
+        .map(|(_, var)| var.as_str())
 }

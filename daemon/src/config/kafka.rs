@@ -44,6 +44,10 @@ pub struct KafkaConfig {
     /// Maximum request-body bytes held in memory (being read or waiting for Kafka); beyond: 503.
     #[serde(default = "d_inflight_bytes")]
     pub max_inflight_bytes: usize,
+    /// `/readyz` answers 503 while requests wait for the broker and none has acknowledged
+    /// anything for this long, ms.
+    #[serde(default = "d_unready_after")]
+    pub unready_after_ms: u64,
     /// `Retry-After` seconds on 503 answers.
     #[serde(default = "d_retry_after")]
     pub retry_after_secs: u64,
@@ -93,6 +97,9 @@ fn d_inflight() -> usize {
 }
 fn d_inflight_bytes() -> usize {
     256 * 1024 * 1024
+}
+fn d_unready_after() -> u64 {
+    5_000
 }
 fn d_retry_after() -> u64 {
     1

@@ -5,6 +5,7 @@
 
 mod env;
 mod kafka;
+mod log;
 mod server;
 mod sink;
 mod verify;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 use crate::model::WebhookConfig;
 pub use kafka::KafkaConfig;
+pub use log::{LogConfig, LogFormat};
 pub use server::{parse_addr, Role, ServerConfig};
 pub use sink::{ConductorConfig, SinkConfig};
 pub use verify::{PluginsConfig, VerifyConfig};
@@ -48,9 +50,18 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The TOML does not parse or does not fit the schema.
+    /// The TOML does not parse or does not fit the schema (the message names the file, and the
+    /// line where TOML knows it).
     #[error("invalid config: {0}")]
     Parse(String),
+    /// An environment override does not fit the schema or is invalid.
+    #[error("invalid config: environment variable {var}: {message}")]
+    Env {
+        /// The variable, e.g. `HOOKD_SERVER__MAX_BODY_BYTES`.
+        var: String,
+        /// What is wrong with its value.
+        message: String,
+    },
     /// A field has an invalid value.
     #[error("invalid config: {field}: {message}")]
     Invalid {
@@ -73,7 +84,11 @@ pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> C
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Listeners, limits and the admin API.
+    #[serde(default)]
     pub server: ServerConfig,
+    /// Log format and level.
+    #[serde(default)]
+    pub log: LogConfig,
     /// Kafka connection, topics and producer settings.
     #[serde(default)]
     pub kafka: KafkaConfig,
@@ -95,7 +110,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Loads `path` (if given), applies `HOOKD_…` overrides from `env`, and validates.
+    /// Loads `path` (if given; without it the built-in defaults), applies `HOOKD_…` overrides
+    /// from `env`, and validates.
     pub fn load(
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
@@ -107,7 +123,7 @@ impl Config {
             })?,
             None => String::new(),
         };
-        Self::from_toml_with_env(&text, env)
+        Self::parse(&text, path, env)
     }
 
     /// Parses TOML text, applies overrides, validates.
@@ -115,14 +131,64 @@ impl Config {
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
+        Self::parse(text, None, env)
+    }
+
+    /// Parses `text` (read from `file`, named in errors), applies overrides, validates. Errors
+    /// name the file and line (TOML syntax and schema errors of the file), the environment
+    /// variable (errors in an override), or the field (validation).
+    fn parse(
+        text: &str,
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let origin = match file {
+            Some(p) => p.display().to_string(),
+            None if text.is_empty() => "built-in defaults (no --config file)".into(),
+            None => "config".into(),
+        };
         let mut table: toml::Table = text
             .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
-        env::apply_env(&mut table, env)?;
-        let cfg: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
-        cfg.validate()?;
+            .map_err(|e: toml::de::Error| ConfigError::Parse(format!("{origin}: {e}")))?;
+        let applied = env::apply_env(&mut table, env)?;
+        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
+            |e: serde_path_to_error::Error<toml::de::Error>| {
+                let path = e.path().to_string();
+                let message = e.inner().message().to_string();
+                if let Some(var) = env::variable_for(&applied, &path).or_else(|| {
+                    // An unknown key set from the environment: the error is reported on the
+                    // table holding it.
+                    applied.iter().find_map(|(key, var)| {
+                        let (table, last) = key.rsplit_once('.')?;
+                        (table == path && message.contains(&format!("`{last}`")))
+                            .then_some(var.as_str())
+                    })
+                }) {
+                    return ConfigError::Env {
+                        var: var.to_string(),
+                        message: format!("{path}: {message}"),
+                    };
+                }
+                // The file's own error, with its line, when the file alone shows it.
+                match toml::from_str::<Config>(text) {
+                    Err(spanned) if path.is_empty() || path == "." => {
+                        ConfigError::Parse(format!("{origin}: {spanned}"))
+                    }
+                    Err(spanned) => ConfigError::Parse(format!("{origin}: {path}: {spanned}")),
+                    Ok(_) => ConfigError::Parse(format!("{origin}: {path}: {message}")),
+                }
+            },
+        )?;
+        cfg.validate().map_err(|e| match e {
+            ConfigError::Invalid { field, message } => match env::variable_for(&applied, &field) {
+                Some(var) => ConfigError::Env {
+                    var: var.to_string(),
+                    message: format!("{field}: {message}"),
+                },
+                None => ConfigError::Invalid { field, message },
+            },
+            other => other,
+        })?;
         Ok(cfg)
     }
 
@@ -147,13 +213,20 @@ impl Config {
         if let Some(t) = &s.tls_listen {
             parse_addr("server.tls_listen", t)?;
         }
-        if s.listen.is_empty() && s.tls_listen.is_none() {
+        if s.listen.is_empty() && s.tls_listen.is_none() && s.role.ingest() {
             return Err(invalid(
                 "server.listen",
                 "no provider-facing listener: set listen or tls_listen",
             ));
         }
         parse_addr("server.admin_listen", &s.admin_listen)?;
+        if s.admin_token.is_empty() {
+            return Err(invalid(
+                "server.admin_token",
+                "not set: give a config file (--config FILE or HOOKD_CONFIG) with [server] \
+                 admin_token, or set HOOKD_SERVER__ADMIN_TOKEN (every other setting has a default)",
+            ));
+        }
         if let Some(u) = &s.public_url {
             server::check_public_url(u)?;
         }
@@ -176,6 +249,12 @@ impl Config {
         }
         if s.max_header_bytes < 8192 {
             return Err(invalid("server.max_header_bytes", "must be at least 8192"));
+        }
+        if s.metrics_token.as_ref().is_some_and(|t| t.trim().len() < 8) {
+            return Err(invalid(
+                "server.metrics_token",
+                "must be at least 8 characters (or unset)",
+            ));
         }
         if s.max_connections == 0 {
             return Err(invalid("server.max_connections", "must be greater than 0"));
@@ -231,6 +310,12 @@ impl Config {
         if !matches!(k.compression.as_str(), "none" | "gzip" | "lz4") {
             return Err(invalid("kafka.compression", "must be none, gzip or lz4"));
         }
+        if k.unready_after_ms < k.ack_timeout_ms {
+            return Err(invalid(
+                "kafka.unready_after_ms",
+                "must be at least kafka.ack_timeout_ms",
+            ));
+        }
         if k.max_inflight_events == 0 {
             return Err(invalid(
                 "kafka.max_inflight_events",
@@ -278,6 +363,21 @@ impl Config {
             return Err(invalid(
                 "plugins.max_output_bytes",
                 "must be between 1 and 16 MiB",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::builder()
+            .parse(&self.log.level)
+            .is_err()
+        {
+            return Err(invalid(
+                "log.level",
+                "must be a level (error, warn, info, debug, trace) or a filter like info,hookd::sink=debug",
+            ));
+        }
+        if self.log.warn_burst > 0 && self.log.warn_window_secs == 0 {
+            return Err(invalid(
+                "log.warn_window_secs",
+                "must be at least 1 when log.warn_burst is set",
             ));
         }
         // Static webhooks: their fields here; their verifiers (keys, plugin names) when the

@@ -27,7 +27,12 @@ pub struct ServerConfig {
     #[serde(default = "d_admin_listen")]
     pub admin_listen: String,
     /// Token for the admin API: `X-Authorization: <token>` or `Authorization: Bearer <token>`.
+    /// No usable default: validation refuses an empty one.
+    #[serde(default)]
     pub admin_token: String,
+    /// Token for `GET /metrics` (`Authorization: Bearer <token>`); unset: `/metrics` is open.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
     /// Directory for persistent local state (webhook snapshot, generated certificate).
     #[serde(default = "d_state_dir")]
     pub state_dir: PathBuf,
@@ -52,6 +57,13 @@ pub struct ServerConfig {
     /// Grace period for draining connections on shutdown, ms.
     #[serde(default = "d_drain")]
     pub shutdown_grace_ms: u64,
+    /// On shutdown, how long `/readyz` answers 503 while every listener still serves, before
+    /// the listeners close (lets load balancers notice), ms.
+    #[serde(default = "d_drain_delay")]
+    pub drain_delay_ms: u64,
+    /// How often `tls_cert`/`tls_key` are checked for changes (renewals), ms; 0: only on SIGHUP.
+    #[serde(default = "d_tls_reload")]
+    pub tls_reload_interval_ms: u64,
     /// What this instance runs: `both` (default), `ingest` (listeners only) or `sink` (no
     /// provider-facing listeners). The `--role` flag overrides it.
     #[serde(default)]
@@ -75,6 +87,12 @@ pub struct ServerConfig {
     /// prove their address with a Retry round trip (0: always).
     #[serde(default = "d_h3_retry_threshold")]
     pub h3_retry_threshold: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("server defaults")
+    }
 }
 
 impl ServerConfig {
@@ -126,6 +144,14 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name as written in the config (`both`, `ingest`, `sink`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Both => "both",
+            Role::Ingest => "ingest",
+            Role::Sink => "sink",
+        }
+    }
     /// Runs the provider-facing listeners.
     pub fn ingest(self) -> bool {
         matches!(self, Role::Both | Role::Ingest)
@@ -175,6 +201,12 @@ fn d_max_conns() -> usize {
     10_000
 }
 fn d_drain() -> u64 {
+    10_000
+}
+fn d_drain_delay() -> u64 {
+    5_000
+}
+fn d_tls_reload() -> u64 {
     10_000
 }
 fn d_admin_principal() -> String {

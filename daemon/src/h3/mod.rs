@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::tls::TlsMaterial;
+use crate::tls::CertStore;
 use crate::error::StartError;
 
 use crate::metrics::H3_INCOMING_TOTAL as INCOMING_TOTAL;
@@ -113,12 +113,12 @@ pub fn bind(
 pub fn listen(
     cfg: &Config,
     tls_addr: SocketAddr,
-    material: &TlsMaterial,
+    certs: Arc<CertStore>,
 ) -> Result<Option<Endpoint>, StartError> {
     let Some(configured) = cfg.server.h3_address() else {
         return Ok(None);
     };
-    let tls = crate::tls::h3_server_config(material).map_err(StartError::Tls)?;
+    let tls = crate::tls::h3_server_config(certs).map_err(StartError::Tls)?;
     let limits = H3Limits::from_config(cfg);
     let bind_err = |addr: String, source| StartError::Bind {
         addr: format!("udp {addr}"),
@@ -317,7 +317,7 @@ async fn connection(
             }
             r = h3.accept() => match r {
                 Ok(Some(resolver)) => {
-                    requests.spawn(request(resolver, app.clone(), limits.clone()));
+                    requests.spawn(request(resolver, app.clone(), limits.clone(), peer));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -341,7 +341,7 @@ type Resolver = ::h3::server::RequestResolver<h3_quinn::Connection, Bytes>;
 type SendHalf = ::h3::server::RequestStream<h3_quinn::SendStream<Bytes>, Bytes>;
 
 /// One request stream: headers, then the shared router, then the response.
-async fn request(resolver: Resolver, app: Router, limits: H3Limits) {
+async fn request(resolver: Resolver, app: Router, limits: H3Limits, peer: SocketAddr) {
     let (req, stream) =
         match tokio::time::timeout(limits.idle_timeout, resolver.resolve_request()).await {
             Ok(Ok(r)) => r,
@@ -366,7 +366,8 @@ async fn request(resolver: Resolver, app: Router, limits: H3Limits) {
         }
         return;
     }
-    let (parts, ()) = req.into_parts();
+    let (mut parts, ()) = req.into_parts();
+    parts.extensions.insert(axum::extract::ConnectInfo(peer));
     let req = http::Request::from_parts(parts, Body::new(body::RequestBody::new(recv)));
     let res = match tokio::time::timeout(limits.request_timeout, app.oneshot(req)).await {
         Ok(Ok(r)) => r,

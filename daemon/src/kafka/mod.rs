@@ -2,6 +2,7 @@
 //! producer, and the compacted config topic that shares webhook definitions between instances.
 
 pub mod embedded;
+pub mod health;
 pub mod producer;
 pub mod tail;
 

@@ -12,6 +12,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+use super::health::AckTracker;
 use crate::event::VerifiedEvent;
 use crate::metrics as m;
 
@@ -35,6 +36,7 @@ pub struct EventPublisher {
     producer: FutureProducer,
     topic: Arc<str>,
     ack_timeout: Duration,
+    acks: Arc<AckTracker>,
 }
 
 /// Kafka record header names (all lower-case, `hookd-` prefixed except `content-type`).
@@ -62,7 +64,13 @@ impl EventPublisher {
             producer,
             topic: topic.into(),
             ack_timeout,
+            acks: Arc::default(),
         }
+    }
+
+    /// Publishes waiting for the broker (for `/readyz`).
+    pub fn acks(&self) -> &AckTracker {
+        &self.acks
     }
 
     /// The underlying producer (for flushing on shutdown).
@@ -73,6 +81,15 @@ impl EventPublisher {
     /// Sends one event and waits for its delivery report, at most `kafka.ack_timeout_ms` in all.
     /// `Ok` means the record is durable (acks=all).
     pub async fn publish(&self, ev: &VerifiedEvent) -> Result<(), PublishError> {
+        let waiting = self.acks.begin();
+        let res = self.send(ev).await;
+        if res.is_ok() {
+            waiting.acked();
+        }
+        res
+    }
+
+    async fn send(&self, ev: &VerifiedEvent) -> Result<(), PublishError> {
         let start = Instant::now();
         let deadline = start + self.ack_timeout;
         let key = ev.record_key();

@@ -105,7 +105,7 @@ pub struct Plugin {
 }
 
 /// Result of a (re)load.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ReloadReport {
     /// Every plugin loaded after the reload, sorted.
     pub loaded: Vec<String>,
@@ -141,7 +141,7 @@ impl PluginHost {
         for (name, error) in &report.failed {
             tracing::error!(plugin = %name, %error, "plugin not loaded");
         }
-        tracing::info!(dir = %host.dir.display(), loaded = ?report.loaded, "plugins loaded");
+        tracing::info!(dir = %host.dir.display(), loaded = %report.loaded.join(","), "plugins loaded");
         Ok(host)
     }
 
@@ -440,6 +440,15 @@ impl Plugin {
     }
 }
 
+/// The plugin names `dir` offers (`hookd check-config`): the stems of its `*.wasm` files.
+pub fn plugin_names(dir: &Path) -> Result<std::collections::BTreeSet<String>, HostError> {
+    let files = plugin_files(dir).map_err(|source| HostError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(files.into_iter().map(|(n, _)| n).collect())
+}
+
 /// `*.wasm` files of `dir` by plugin name (file stem: letters, digits, `-`, `_`).
 fn plugin_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
@@ -466,44 +475,12 @@ pub fn valid_name(n: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Listens for `SIGHUP` now (so a signal sent once this returns is handled, not fatal) and
-/// returns the task that reloads `host` on each one until `stop` fires.
-pub fn reload_on_sighup(
-    host: Arc<PluginHost>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload plugins through the admin API");
-            return None;
-        }
-    };
-    Some(async move {
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                got = hup.recv() => {
-                    if got.is_none() {
-                        return;
-                    }
-                    let h = host.clone();
-                    match tokio::task::spawn_blocking(move || h.reload()).await {
-                        Ok(r) => log_reload("SIGHUP", &r),
-                        Err(e) => tracing::error!(error = %e, "plugin reload failed"),
-                    }
-                }
-            }
-        }
-    })
-}
-
 /// Logs a reload's result.
 pub fn log_reload(trigger: &str, r: &ReloadReport) {
     for (name, error) in &r.failed {
         tracing::error!(plugin = %name, %error, trigger, "plugin not (re)loaded");
     }
-    tracing::info!(loaded = ?r.loaded, trigger, "plugins reloaded");
+    tracing::info!(loaded = %r.loaded.join(","), trigger, "plugins reloaded");
 }
 
 fn describe_metrics() {

@@ -144,6 +144,17 @@ pub struct ConductorClient {
 
 const TOKEN_TTL: Duration = Duration::from_secs(45 * 60);
 
+/// Every `op` of `hookd_conductor_request_duration_seconds`.
+pub const OPS: &[&str] = &[
+    "correlated",
+    "start",
+    "get_workflow",
+    "poll",
+    "update_task",
+    "token",
+    "other",
+];
+
 fn op_label(path: &str) -> &'static str {
     if path.starts_with("/workflow/") && path.contains("/correlated/") {
         "correlated"

@@ -129,7 +129,23 @@ pub struct Processor {
     pub worker_id: String,
 }
 
+/// Every (kind, outcome) of `hookd_sink_actions_total` (created at zero at start).
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("skip", "unknown_webhook"),
+    ("complete", "ok"),
+    ("complete", "gone"),
+    ("start", "ok"),
+    ("start", "dry_run"),
+    ("start", "duplicate"),
+    ("start", "idempotent_fail"),
+    ("start", "returned_existing"),
+    ("start", "idempotent_running"),
+    ("start", "recovered"),
+    ("start", "conflict"),
+];
+
 fn action(kind: &'static str, outcome: &'static str) {
+    debug_assert!(ACTIONS.contains(&(kind, outcome)), "{kind}/{outcome}");
     metrics::counter!(m::SINK_ACTIONS_TOTAL, "kind" => kind, "outcome" => outcome).increment(1);
 }
 

@@ -8,6 +8,6 @@ mod registry;
 mod spec;
 mod sync;
 
-pub use registry::{Entry, Registry, StoreError};
+pub use registry::{Entry, Registry, StaticChanges, StoreError};
 pub use spec::{check_static, SpecBuilder, Strategy};
 pub use sync::ConfigSync;

@@ -96,6 +96,33 @@ struct Inner {
     verified: HashMap<String, VerifiedRecord>,
 }
 
+/// What [`Registry::reload_static`] changed, by id.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct StaticChanges {
+    /// New static webhooks.
+    pub added: Vec<String>,
+    /// Static webhooks whose definition changed.
+    pub changed: Vec<String>,
+    /// Static webhooks no longer in the file.
+    pub removed: Vec<String>,
+}
+
+impl StaticChanges {
+    /// Nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// A definition as an entry stores it.
+fn strip(config: WebhookConfig) -> WebhookConfig {
+    WebhookConfig {
+        url_verified: false,
+        webhook_execution_history: Vec::new(),
+        ..config
+    }
+}
+
 /// Webhook and verified records by id (see [`Registry::known_records`]).
 pub type KnownRecords = (Vec<(String, WebhookRecord)>, Vec<(String, VerifiedRecord)>);
 
@@ -194,11 +221,7 @@ impl Registry {
             .get(&id)
             .is_some_and(|r| r.created_rev == created_rev);
         Ok(Entry {
-            config: WebhookConfig {
-                url_verified: false,
-                webhook_execution_history: Vec::new(),
-                ..config
-            },
+            config: strip(config),
             spec,
             url_verified: AtomicBool::new(v),
             created_rev,
@@ -367,6 +390,58 @@ impl Registry {
         }
         inner.records.insert(id, rec);
         true
+    }
+
+    /// Replaces the static webhooks with `statics` (the `[[webhooks]]` of a re-read config
+    /// file). Every definition is built first: if one is invalid nothing changes and the error
+    /// names it. A static whose definition is unchanged keeps its entry; a changed one keeps its
+    /// `urlVerified`; an id that an API-managed webhook holds is taken over by the static one.
+    pub fn reload_static(&self, statics: &[WebhookConfig]) -> Result<StaticChanges, String> {
+        let mut changes = StaticChanges::default();
+        let mut inner = self.inner.write().unwrap();
+        let mut built = Vec::with_capacity(statics.len());
+        for (i, w) in statics.iter().enumerate() {
+            let id = w.id.clone().unwrap_or_default();
+            match inner.live.get(&id) {
+                Some(cur) if cur.is_static && cur.config == strip(w.clone()) => continue,
+                cur => {
+                    let was = cur.filter(|c| c.is_static);
+                    let e = self
+                        .build_entry(w.clone(), 0, true, &inner.verified)
+                        .map_err(|e| format!("webhooks[{i}] (id {id}): {e}"))?;
+                    if was.is_some_and(|c| c.url_verified()) {
+                        e.url_verified.store(true, Ordering::Relaxed);
+                    }
+                    match was {
+                        Some(_) => changes.changed.push(id.clone()),
+                        None => changes.added.push(id.clone()),
+                    }
+                    built.push((id, e));
+                }
+            }
+        }
+        let keep: std::collections::HashSet<&str> =
+            statics.iter().filter_map(|w| w.id.as_deref()).collect();
+        let gone: Vec<String> = inner
+            .live
+            .values()
+            .filter(|e| e.is_static && !keep.contains(e.id()))
+            .map(|e| e.id().to_string())
+            .collect();
+        for id in gone {
+            inner.live.remove(&id);
+            if let Some(f) = self.on_removed.read().unwrap().as_ref() {
+                f(&id);
+            }
+            changes.removed.push(id);
+        }
+        for (id, e) in built {
+            inner.live.insert(id, Arc::new(e));
+        }
+        changes.added.sort();
+        changes.changed.sort();
+        changes.removed.sort();
+        Ok(changes)
     }
 
     /// Marks `entry` verified locally; returns the record to share when this is the first time.

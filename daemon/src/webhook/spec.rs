@@ -188,9 +188,14 @@ impl SpecBuilder {
 
 /// Checks the static `[[webhooks]]` of a configuration as far as can be done without starting
 /// anything (`hookd check-config`; the daemon checks them again when it builds its registry):
-/// fields, keys, and whether a plugin host is configured for `WASM_PLUGIN` webhooks (their
-/// plugin names are checked once the host has loaded the plugins).
+/// fields, keys, that `plugins.dir` is a readable directory, and that each `WASM_PLUGIN`
+/// webhook names a plugin that has a `<name>.wasm` there (whether it compiles is checked when
+/// the daemon loads it).
 pub fn check_static(cfg: &crate::config::Config) -> Result<(), String> {
+    let plugin_files = match &cfg.plugins.dir {
+        Some(dir) => Some(crate::plugin::plugin_names(dir).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let builder = SpecBuilder {
         defaults: cfg.verify.clone(),
         plugins: match cfg.plugins.dir {
@@ -203,6 +208,14 @@ pub fn check_static(cfg: &crate::config::Config) -> Result<(), String> {
         builder
             .build(w)
             .map_err(|e| format!("webhooks[{i}] (id {id}): {e}"))?;
+        if let (Some(names), Some(p)) = (&plugin_files, w.plugin.as_deref()) {
+            if w.verifier == crate::model::VerifierKind::WasmPlugin && !names.contains(p) {
+                return Err(format!(
+                    "webhooks[{i}] (id {id}): plugin \"{p}\" is not in plugins.dir {} (no {p}.wasm there)",
+                    cfg.plugins.dir.as_deref().unwrap_or(std::path::Path::new("")).display()
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -275,8 +288,16 @@ mod tests {
         let c = Config::from_toml(&format!("{min}{hook}")).unwrap();
         let e = check_static(&c).unwrap_err();
         assert!(e.contains("webhooks[0]") && e.contains("[plugins] dir"), "{e}");
-        // With a host configured, the name is checked once the plugins are loaded (at start).
-        let c = Config::from_toml(&format!("{min}[plugins]\ndir = \"/plugins\"\n{hook}")).unwrap();
+        // With a host configured, the name must have a `<name>.wasm` in the directory (whether
+        // it compiles is checked when the daemon loads it).
+        let dir = tempfile::tempdir().unwrap();
+        let with_dir = format!("{min}[plugins]\ndir = \"{}\"\n{hook}", dir.path().display());
+        let c = Config::from_toml(&with_dir).unwrap();
+        let e = check_static(&c).unwrap_err();
+        assert!(e.contains("\"shopify\" is not in plugins.dir"), "{e}");
+        std::fs::write(dir.path().join("shopify.wasm"), b"\0asm").unwrap();
         check_static(&c).unwrap();
+        let c = Config::from_toml(&format!("{min}[plugins]\ndir = \"/nonexistent\"\n{hook}")).unwrap();
+        assert!(check_static(&c).unwrap_err().contains("plugins.dir /nonexistent"));
     }
 }
