@@ -1,21 +1,22 @@
 //! The Orkes-compatible admin API (`/api/metadata/webhook…`), plus `/healthz`, `/readyz` and
 //! `/metrics`, on `admin_listen`.
 //!
-//! Auth: `X-Authorization: <admin_token>` (Orkes style) or `Authorization: Bearer <admin_token>`,
-//! compared in constant time; anything else is 401. Every response masks secrets as `"***"`.
+//! Auth (`crate::auth`): `X-Authorization: <credential>` (Orkes style) or
+//! `Authorization: Bearer <credential>`, where the credential is the static `admin_token` or a
+//! token from `POST /api/token`; anything else is 401, a `read` identity's non-GET 403. Every
+//! response masks secrets as `"***"`.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use http::StatusCode;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use crate::auth::{Principal, TokenRequest};
 use crate::error::ApiError;
 use crate::model::{Tag, WebhookConfig};
 use crate::state::AppState;
@@ -40,6 +41,7 @@ pub fn routes(state: Arc<AppState>) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
+        .route("/api/token", axum::routing::post(token))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -47,29 +49,14 @@ pub fn routes(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn token_matches(given: &[u8], expected: &[u8]) -> bool {
-    // Hash both so the comparison is constant-time in the token length too.
-    let a = Sha256::digest(given);
-    let b = Sha256::digest(expected);
-    a.ct_eq(&b).into()
-}
-
-async fn auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let expected = st.cfg.server.admin_token.as_bytes();
-    let h = req.headers();
-    let ok = h
-        .get("x-authorization")
-        .is_some_and(|v| token_matches(v.as_bytes(), expected))
-        || h.get(http::header::AUTHORIZATION).is_some_and(|v| {
-            v.as_bytes()
-                .strip_prefix(b"Bearer ")
-                .is_some_and(|t| token_matches(t, expected))
-        });
+async fn auth(State(st): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
-    let resp = if ok {
-        next.run(req).await
-    } else {
-        ApiError::Unauthorized.into_response()
+    let resp = match st.auth.authorize(req.method(), req.headers()) {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
     };
     metrics::counter!(crate::metrics::ADMIN_REQUESTS_TOTAL, "method" => method,
         "status" => resp.status().as_u16().to_string())
@@ -134,12 +121,24 @@ async fn get_one(
     Ok(Json(view(&st, &e)))
 }
 
+/// `POST /api/token` (Orkes): `{"keyId", "keySecret"}` of an application key → `{"token"}`.
+async fn token(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    let outcome = |o: &'static str| {
+        metrics::counter!(crate::metrics::TOKEN_REQUESTS_TOTAL, "outcome" => o).increment(1);
+    };
+    let req: TokenRequest = parse(&body).inspect_err(|_| outcome("invalid"))?;
+    let token = st.auth.issue(&req).inspect_err(|_| outcome("refused"))?;
+    outcome("issued");
+    Ok(Json(serde_json::json!({ "token": token })).into_response())
+}
+
 async fn create(
     State(st): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<WebhookConfig>, ApiError> {
     let mut cfg: WebhookConfig = parse(&body)?;
-    cfg.created_by = Some(st.cfg.server.admin_principal.clone());
+    cfg.created_by = Some(principal.name);
     let rec = st.registry.prepare_create(cfg)?;
     let id = rec
         .config

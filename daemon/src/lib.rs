@@ -21,6 +21,7 @@ macro_rules! internal {
 
 mod admin;
 mod admission;
+mod auth;
 pub mod cli;
 mod clock;
 pub mod config;
@@ -29,7 +30,7 @@ mod error;
 mod ingress;
 mod metrics;
 mod state;
-internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
+internal!(event, h3, kafka, model, plugin, seal, server, sink, tls, verify, webhook);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};

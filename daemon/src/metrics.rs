@@ -39,6 +39,15 @@ pub const SINK_WAITS_INDEXED: &str = "hookd_sink_waits_indexed";
 /// Records sent to the dead-letter topic, by `reason`.
 pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
 
+/// Webhooks whose stored secrets no key of `server.secrets_keys` opens (they answer 503).
+pub const SECRETS_UNOPENED_WEBHOOKS: &str = "hookd_secrets_unopened_webhooks";
+/// Webhook definitions whose secrets could not be opened, counted each time one is applied.
+pub const SECRETS_UNOPENED_TOTAL: &str = "hookd_secrets_unopened_total";
+/// Webhook definitions re-sealed with the newest key at start.
+pub const SECRETS_RESEALED_TOTAL: &str = "hookd_secrets_resealed_total";
+/// `POST /api/token` requests by `outcome` (`issued`, `refused`, `invalid`).
+pub const TOKEN_REQUESTS_TOTAL: &str = "hookd_token_requests_total";
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the global recorder once per process (several in-process daemons share it).
@@ -103,5 +112,21 @@ fn describe() {
     describe_counter!(
         SINK_DLQ_TOTAL,
         "Records sent to the dead-letter topic, by reason"
+    );
+    describe_gauge!(
+        SECRETS_UNOPENED_WEBHOOKS,
+        "Webhooks whose stored secrets no configured key opens (they answer 503)"
+    );
+    describe_counter!(
+        SECRETS_UNOPENED_TOTAL,
+        "Webhook definitions applied whose secrets no configured key opens"
+    );
+    describe_counter!(
+        SECRETS_RESEALED_TOTAL,
+        "Webhook definitions re-sealed with the newest key at start"
+    );
+    describe_counter!(
+        TOKEN_REQUESTS_TOTAL,
+        "POST /api/token requests by outcome (issued, refused, invalid)"
     );
 }

@@ -37,6 +37,10 @@ pub enum Verifier {
     SendGrid(sendgrid::SendGridVerifier),
     /// `WASM_PLUGIN`: a sandboxed WebAssembly verifier plugin.
     Plugin(crate::plugin::PluginVerifier),
+    /// The webhook's stored secrets are sealed with a key this instance does not hold
+    /// (`crate::seal`): ingress answers `503 secrets_unavailable` before reading the body, and
+    /// should `verify` be called anyway it refuses every request.
+    Unavailable,
 }
 
 impl Verifier {
@@ -50,11 +54,12 @@ impl Verifier {
             Verifier::Teams(v) => v.verify(req, ctx),
             Verifier::SendGrid(v) => v.verify(req, ctx),
             Verifier::Plugin(v) => v.verify(req, ctx),
+            Verifier::Unavailable => Err(Reject::BadSignature),
         }
     }
 
     /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid` (the
-    /// built-in labels of [`Builtin::kind`]) or `plugin`.
+    /// built-in labels of [`Builtin::kind`]), `plugin` or `unavailable`.
     pub fn kind(&self) -> &'static str {
         match self {
             Verifier::Header(_) => header::HeaderVerifier::KIND,
@@ -64,7 +69,13 @@ impl Verifier {
             Verifier::Teams(_) => teams::TeamsVerifier::KIND,
             Verifier::SendGrid(_) => sendgrid::SendGridVerifier::KIND,
             Verifier::Plugin(_) => "plugin",
+            Verifier::Unavailable => "unavailable",
         }
+    }
+
+    /// Whether the webhook's secrets could not be opened (see [`Verifier::Unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Verifier::Unavailable)
     }
 
     /// Whether this is a plugin: it may run on `GET` (handshakes such as Meta's
