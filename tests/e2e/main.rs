@@ -6,5 +6,7 @@ mod h3;
 mod https;
 mod ingress;
 mod plugins;
+mod secrets;
 mod sink;
+mod tokens;
 mod vectors;
