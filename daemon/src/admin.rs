@@ -126,7 +126,11 @@ async fn token(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response,
     let outcome = |o: &'static str| {
         metrics::counter!(crate::metrics::TOKEN_REQUESTS_TOTAL, "outcome" => o).increment(1);
     };
-    let req: TokenRequest = parse(&body).inspect_err(|_| outcome("invalid"))?;
+    // A fixed message: a parse error could quote the (mistyped) secret back.
+    let req: TokenRequest = parse(&body).map_err(|_| {
+        outcome("invalid");
+        ApiError::BadRequest(r#"the body must be {"keyId": "…", "keySecret": "…"}"#.into())
+    })?;
     let token = st.auth.issue(&req).inspect_err(|_| outcome("refused"))?;
     outcome("issued");
     Ok(Json(serde_json::json!({ "token": token })).into_response())

@@ -21,7 +21,6 @@ macro_rules! internal {
 
 mod admin;
 mod admission;
-mod auth;
 pub mod cli;
 mod clock;
 pub mod config;
@@ -30,7 +29,7 @@ mod error;
 mod ingress;
 mod metrics;
 mod state;
-internal!(event, h3, kafka, model, plugin, seal, server, sink, tls, verify, webhook);
+internal!(auth, event, h3, kafka, model, plugin, seal, server, sink, tls, verify, webhook);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};

@@ -77,6 +77,9 @@ async fn application_keys_exchange_secrets_for_tokens_with_roles() {
         assert!(!v.to_string().contains(ADMIN_SECRET));
     }
     assert_eq!(mint(&d, json!({"keyId": "ci-admin"})).await.0, 400);
+    let (s, v) = mint(&d, json!({"keyId": "ci-admin", "keySecret": 987654321})).await;
+    assert_eq!(s, 400);
+    assert!(!v.to_string().contains("987654321"), "{v}");
 
     // admin key: every call, createdBy is the key
     let admin = token(&d, "ci-admin", ADMIN_SECRET).await;
