@@ -1,8 +1,10 @@
 //! The Orkes-compatible admin API (`/api/metadata/webhook…`), plus `/healthz`, `/readyz` and
 //! `/metrics`, on `admin_listen`.
 //!
-//! Auth: `X-Authorization: <admin_token>` (Orkes style) or `Authorization: Bearer <admin_token>`,
-//! compared in constant time; anything else is 401. Every response masks secrets as `"***"`.
+//! Auth (`crate::auth`): `X-Authorization: <credential>` (Orkes style) or
+//! `Authorization: Bearer <credential>`, where the credential is the static `admin_token` or a
+//! token from `POST /api/token`; anything else is 401, a `read` identity's non-GET 403. Every
+//! response masks secrets as `"***"`.
 //! Every error answer has Conductor's `ErrorResponse` shape (`crate::error::conductor_shape`).
 //!
 //! Every route is registered through `utoipa_axum::routes!` from its handler's
@@ -12,7 +14,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -20,9 +22,10 @@ use http::StatusCode;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::auth::{Principal, TokenRequest};
 use crate::error::ApiError;
 use crate::model::{Tag, WebhookConfig};
-use crate::openapi::{ApiDoc, ErrorBody, PluginList};
+use crate::openapi::{ApiDoc, ErrorBody, PluginList, TokenRequestBody, TokenResponse};
 use crate::plugin::ReloadReport;
 use crate::state::AppState;
 use crate::webhook::Entry;
@@ -45,6 +48,7 @@ fn protected() -> ApiRouter {
 /// Routes without the admin token (`/metrics` checks `server.metrics_token` itself).
 fn open() -> ApiRouter {
     OpenApiRouter::new()
+        .routes(routes!(token))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics_text))
@@ -100,23 +104,19 @@ fn token_matches(given: &[u8], expected: &[u8]) -> bool {
     a.ct_eq(&b).into()
 }
 
-/// The admin API's authentication (also guards the console's API route).
-pub(crate) async fn auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let expected = st.cfg.server.admin_token.as_bytes();
-    let h = req.headers();
-    let ok = h
-        .get("x-authorization")
-        .is_some_and(|v| token_matches(v.as_bytes(), expected))
-        || h.get(http::header::AUTHORIZATION).is_some_and(|v| {
-            v.as_bytes()
-                .strip_prefix(b"Bearer ")
-                .is_some_and(|t| token_matches(t, expected))
-        });
+/// The admin API's authentication (`crate::auth`; also guards the console's API route).
+pub(crate) async fn auth(
+    State(st): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().as_str().to_owned();
-    let resp = if ok {
-        next.run(req).await
-    } else {
-        ApiError::Unauthorized.into_response()
+    let resp = match st.auth.authorize(req.method(), req.headers()) {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
     };
     metrics::counter!(crate::metrics::ADMIN_REQUESTS_TOTAL, "method" => method,
         "status" => resp.status().as_u16().to_string())
@@ -222,6 +222,26 @@ async fn get_one(
     Ok(Json(view(&st, &e)))
 }
 
+/// `POST /api/token` (Orkes): `{"keyId", "keySecret"}` of an application key → `{"token"}`.
+#[utoipa::path(post, path = "/api/token", tag = "auth",
+    request_body = TokenRequestBody,
+    responses((status = 200, description = "A signed token for X-Authorization or Authorization: Bearer", body = TokenResponse),
+        (status = 400, description = "The body is not {keyId, keySecret}", body = ErrorBody),
+        (status = 401, description = "Unknown key id or wrong secret", body = ErrorBody)))]
+async fn token(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+    let outcome = |o: &'static str| {
+        metrics::counter!(crate::metrics::TOKEN_REQUESTS_TOTAL, "outcome" => o).increment(1);
+    };
+    // A fixed message: a parse error could quote the (mistyped) secret back.
+    let req: TokenRequest = parse(&body).map_err(|_| {
+        outcome("invalid");
+        ApiError::BadRequest(r#"the body must be {"keyId": "…", "keySecret": "…"}"#.into())
+    })?;
+    let token = st.auth.issue(&req).inspect_err(|_| outcome("refused"))?;
+    outcome("issued");
+    Ok(Json(serde_json::json!({ "token": token })).into_response())
+}
+
 /// `POST /api/metadata/webhook`.
 #[utoipa::path(post, path = "/api/metadata/webhook", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
     request_body = WebhookConfig,
@@ -232,10 +252,11 @@ async fn get_one(
         (status = 503, description = "The config topic did not take the change", body = ErrorBody)))]
 async fn create(
     State(st): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<WebhookConfig>, ApiError> {
     let mut cfg: WebhookConfig = parse(&body)?;
-    cfg.created_by = Some(st.cfg.server.admin_principal.clone());
+    cfg.created_by = Some(principal.name);
     let rec = st.registry.prepare_create(cfg)?;
     let id = rec
         .config

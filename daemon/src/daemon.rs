@@ -24,7 +24,7 @@ use crate::plugin::PluginLink;
 use crate::reload::{Reloaded, Reloader};
 pub(crate) use crate::state::AppState;
 use crate::webhook::{ConfigSync, Registry, SpecBuilder};
-use crate::{admin, console, h3, ingress, kafka, metrics, plugin, server, sink, tls};
+use crate::{admin, console, h3, ingress, kafka, metrics, plugin, seal, server, sink, tls};
 
 /// The provider-facing router: `POST /webhook/{id}`.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -121,9 +121,23 @@ impl Daemon {
                 None => PluginLink::Off,
             },
         };
+        let keyring =
+            Arc::new(seal::Keyring::new(&cfg.server.secrets_keys).map_err(StartError::State)?);
+        if keyring.is_empty() {
+            tracing::warn!(topic = %config_topic, state_file = %cfg.server.state_dir.join("webhooks.json").display(),
+                "NO server.secrets_keys (HOOKD_SERVER__SECRETS_KEYS): webhook secrets are stored IN CLEAR in the config topic and the state file; anyone who can read either can forge every webhook");
+        } else {
+            tracing::info!(keys = ?keyring.ids(), "webhook secrets are sealed at rest (newest key first)");
+        }
+        let auth = crate::auth::Authenticator::new(&cfg.server, &keyring);
         let registry = Arc::new(
-            Registry::new(&cfg.webhooks, builder, Some(cfg.server.state_dir.clone()))
-                .map_err(StartError::State)?,
+            Registry::new(
+                &cfg.webhooks,
+                builder,
+                keyring,
+                Some(cfg.server.state_dir.clone()),
+            )
+            .map_err(StartError::State)?,
         );
         let producer = kafka::event_producer(&cfg, &bootstrap).map_err(StartError::Kafka)?;
         let publisher = EventPublisher::new(producer, &cfg.kafka.topic, cfg.ack_timeout());
@@ -189,6 +203,7 @@ impl Daemon {
             body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
             history: history.clone(),
             plugins,
+            auth,
         });
         let sink_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut sink_thread = None;

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// Missing or wrong admin credentials.
     #[error("unauthorized")]
     Unauthorized,
+    /// Valid credentials whose identity may not do this (a `read` key on anything but GET).
+    #[error("this identity may only read")]
+    Forbidden,
     /// Verification failed.
     #[error("verification failed: {0}")]
     Rejected(Reject),
@@ -66,6 +69,7 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Rejected(r) => r.status(),
             ApiError::BadRequest(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -82,6 +86,7 @@ impl ApiError {
         match self {
             ApiError::NotFound(r) => r,
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
             ApiError::Rejected(r) => r.reason(),
             ApiError::BadRequest(_) => "invalid",
             ApiError::Conflict(_) => "conflict",

@@ -107,6 +107,13 @@ async fn handle(
         .ok_or(ApiError::NotFound("unknown_webhook"))?;
     labels.webhook = m::webhook_label(&id);
     labels.verifier = entry.spec.verifier.kind();
+    if entry.secrets_unavailable() {
+        // Sealed with a key this instance does not hold: this webhook only, never unverified.
+        return Err(ApiError::Unavailable {
+            reason: "secrets_unavailable",
+            retry_after: st.cfg.kafka.retry_after_secs,
+        });
+    }
     let method = req.method();
     if method != http::Method::POST
         && !(method == http::Method::GET && entry.spec.verifier.answers_get())

@@ -32,7 +32,7 @@ mod metrics;
 mod openapi;
 mod reload;
 mod state;
-internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
+internal!(auth, event, h3, kafka, model, plugin, seal, server, sink, tls, verify, webhook);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};

@@ -48,6 +48,15 @@ pub const SINK_WAITS_INDEXED: &str = "hookd_sink_waits_indexed";
 /// Records sent to the dead-letter topic, by `status` (Conductor's answer, or `other`).
 pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
 
+/// Webhooks whose stored secrets no key of `server.secrets_keys` opens (they answer 503).
+pub const SECRETS_UNOPENED_WEBHOOKS: &str = "hookd_secrets_unopened_webhooks";
+/// Webhook definitions whose secrets could not be opened, counted each time one is applied.
+pub const SECRETS_UNOPENED_TOTAL: &str = "hookd_secrets_unopened_total";
+/// Webhook definitions re-sealed with the newest key at start.
+pub const SECRETS_RESEALED_TOTAL: &str = "hookd_secrets_resealed_total";
+/// `POST /api/token` requests by `outcome` (`issued`, `refused`, `invalid`).
+pub const TOKEN_REQUESTS_TOTAL: &str = "hookd_token_requests_total";
+
 /// Distinct webhook ids used as label values; later ones are counted as `other`.
 pub const MAX_WEBHOOK_LABELS: usize = 1000;
 
@@ -302,6 +311,22 @@ fn describe() {
     describe_counter!(
         SINK_DLQ_TOTAL,
         "Records sent to the dead-letter topic, by the Conductor status that refused them"
+    );
+    describe_gauge!(
+        SECRETS_UNOPENED_WEBHOOKS,
+        "Webhooks whose stored secrets no configured key opens (they answer 503)"
+    );
+    describe_counter!(
+        SECRETS_UNOPENED_TOTAL,
+        "Webhook definitions applied whose secrets no configured key opens"
+    );
+    describe_counter!(
+        SECRETS_RESEALED_TOTAL,
+        "Webhook definitions re-sealed with the newest key at start"
+    );
+    describe_counter!(
+        TOKEN_REQUESTS_TOTAL,
+        "POST /api/token requests by outcome (issued, refused, invalid)"
     );
 }
 

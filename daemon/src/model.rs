@@ -92,6 +92,13 @@ pub struct WebhookConfig {
     /// hookd, `WASM_PLUGIN`: further secrets after `secretValue` (rotation); each is masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_secrets: Option<Vec<String>>,
+    /// hookd: earlier secrets that still verify during a rotation (built-in HMAC verifiers);
+    /// each is masked. Removing them ends the rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_values: Option<Vec<String>>,
+    /// hookd, `SENDGRID`: earlier public keys that still verify during a rotation; masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_keys: Option<Vec<String>>,
 }
 
 /// The `verifier` enum. Orkes values are kept verbatim; hookd adds its own without breaking them.
@@ -215,7 +222,38 @@ impl WebhookConfig {
                 *v = MASK.into();
             }
         }
+        for list in [&mut c.previous_secret_values, &mut c.previous_secret_keys] {
+            for v in list.iter_mut().flatten() {
+                *v = MASK.into();
+            }
+        }
         c
+    }
+
+    /// Every secret value with the name of its field (`secretValue`, `secretKey`,
+    /// `headers.<name>`, `pluginSecrets`, `previousSecretValues`, `previousSecretKeys`): what is
+    /// sealed at rest (`crate::seal`).
+    pub fn secrets_mut(&mut self) -> Vec<(String, &mut String)> {
+        let mut out = Vec::new();
+        if let Some(v) = &mut self.secret_value {
+            out.push(("secretValue".to_string(), v));
+        }
+        if let Some(v) = &mut self.secret_key {
+            out.push(("secretKey".to_string(), v));
+        }
+        for (k, v) in self.headers.iter_mut().flatten() {
+            out.push((format!("headers.{k}"), v));
+        }
+        for (name, list) in [
+            ("pluginSecrets", &mut self.plugin_secrets),
+            ("previousSecretValues", &mut self.previous_secret_values),
+            ("previousSecretKeys", &mut self.previous_secret_keys),
+        ] {
+            for v in list.iter_mut().flatten() {
+                out.push((name.to_string(), v));
+            }
+        }
+        out
     }
 
     /// For an update: wherever the new config sends `"***"`, keep the stored secret.
@@ -241,6 +279,37 @@ impl WebhookConfig {
                 if v == MASK {
                     if let Some(old) = stored.plugin_secrets.as_ref().and_then(|o| o.get(i)) {
                         v.clone_from(old);
+                    }
+                }
+            }
+        }
+        // previousSecretValues / previousSecretKeys by position too; one position past the
+        // stored list, `"***"` stands for the stored secretValue / secretKey, so
+        // `{"secretValue": "new", "previousSecretValues": ["***"]}` starts a rotation.
+        for (list, old_list, current) in [
+            (
+                &mut self.previous_secret_values,
+                &stored.previous_secret_values,
+                &stored.secret_value,
+            ),
+            (
+                &mut self.previous_secret_keys,
+                &stored.previous_secret_keys,
+                &stored.secret_key,
+            ),
+        ] {
+            let old = old_list.as_deref().unwrap_or_default();
+            for (i, v) in list.iter_mut().flatten().enumerate() {
+                if v == MASK {
+                    let kept = if i < old.len() {
+                        Some(&old[i])
+                    } else if i == old.len() {
+                        current.as_ref()
+                    } else {
+                        None
+                    };
+                    if let Some(k) = kept {
+                        v.clone_from(k);
                     }
                 }
             }
@@ -296,6 +365,56 @@ mod tests {
         upd.keep_masked_secrets_from(&stored);
         assert_eq!(upd.secret_value.as_deref(), Some("s3cr3t-value"));
         assert_eq!(upd.headers.unwrap()["X-Token"], "abc");
+    }
+
+    #[test]
+    fn every_secret_is_masked_and_visited() {
+        let mut c = gh();
+        c.secret_key = Some("sk-secret".into());
+        c.plugin_secrets = Some(vec!["ps-secret".into()]);
+        c.previous_secret_values = Some(vec!["prev-secret".into()]);
+        c.previous_secret_keys = Some(vec!["prevkey-secret".into()]);
+        let names: Vec<String> = c.secrets_mut().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "secretValue",
+                "secretKey",
+                "headers.X-Token",
+                "pluginSecrets",
+                "previousSecretValues",
+                "previousSecretKeys"
+            ]
+        );
+        let mut m = c.masked();
+        for (name, v) in m.secrets_mut() {
+            assert_eq!(v, MASK, "{name} not masked");
+        }
+        let text = serde_json::to_string(&c.masked()).unwrap();
+        assert!(!text.contains("secret\""), "{text}");
+    }
+
+    #[test]
+    fn masked_previous_secrets_rotate() {
+        let stored = gh();
+        let mut upd = stored.masked();
+        upd.secret_value = Some("new-secret".into());
+        upd.previous_secret_values = Some(vec![MASK.into(), MASK.into()]);
+        upd.keep_masked_secrets_from(&stored);
+        // position 0 = one past the (empty) stored list: the stored secretValue; beyond: kept
+        // as "***" (refused when the spec is built).
+        assert_eq!(
+            upd.previous_secret_values.as_deref().unwrap(),
+            ["s3cr3t-value", MASK]
+        );
+        let mut again = upd.masked();
+        again.previous_secret_values = Some(vec![MASK.into()]);
+        again.keep_masked_secrets_from(&upd);
+        assert_eq!(
+            again.previous_secret_values.as_deref().unwrap(),
+            ["s3cr3t-value"]
+        );
+        assert_eq!(again.secret_value.as_deref(), Some("new-secret"));
     }
 
     #[test]

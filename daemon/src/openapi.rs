@@ -26,6 +26,23 @@ pub struct ErrorBody {
     pub code: String,
 }
 
+/// `POST /api/token`'s body: an application key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRequestBody {
+    /// The key's `id` in `[[server.application_keys]]`.
+    pub key_id: String,
+    /// The key's secret (its SHA-256 is in the configuration).
+    pub key_secret: String,
+}
+
+/// `POST /api/token`'s answer.
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A signed token (JWT, HS256) that expires after `server.token_ttl_secs`.
+    pub token: String,
+}
+
 /// `GET /api/admin/plugins`.
 #[derive(Serialize, ToSchema)]
 pub struct PluginList {
@@ -58,6 +75,7 @@ pub const BEARER: &str = "bearer";
     components(schemas(ErrorBody)),
     modifiers(&Security),
     tags(
+        (name = "auth", description = "Application keys exchanged for tokens"),
         (name = "webhooks", description = "Webhook definitions (Orkes WebhookConfig)"),
         (name = "plugins", description = "WebAssembly verifier plugins"),
         (name = "operations", description = "Health, readiness, metrics, this document")

@@ -40,4 +40,6 @@ pub(crate) struct AppState {
     pub history: Arc<History>,
     /// The WebAssembly verifier plugin host (`[plugins] dir` set).
     pub plugins: Option<Arc<crate::plugin::PluginHost>>,
+    /// Admin API credentials: the static token, application keys and their tokens.
+    pub auth: crate::auth::Authenticator,
 }

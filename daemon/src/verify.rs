@@ -39,6 +39,10 @@ pub enum Verifier {
     Twitter(twitter::TwitterVerifier),
     /// `WASM_PLUGIN`: a sandboxed WebAssembly verifier plugin.
     Plugin(crate::plugin::PluginVerifier),
+    /// The webhook's stored secrets are sealed with a key this instance does not hold
+    /// (`crate::seal`): ingress answers `503 secrets_unavailable` before reading the body, and
+    /// should `verify` be called anyway it refuses every request.
+    Unavailable,
 }
 
 impl Verifier {
@@ -53,11 +57,12 @@ impl Verifier {
             Verifier::SendGrid(v) => v.verify(req, ctx),
             Verifier::Twitter(v) => v.verify(req, ctx),
             Verifier::Plugin(v) => v.verify(req, ctx),
+            Verifier::Unavailable => Err(Reject::BadSignature),
         }
     }
 
     /// Label for metrics: `header`, `slack`, `github`, `stripe`, `teams`, `sendgrid`, `twitter`
-    /// (the built-in labels of [`Builtin::kind`]) or `plugin`.
+    /// (the built-in labels of [`Builtin::kind`]), `plugin` or `unavailable`.
     pub fn kind(&self) -> &'static str {
         match self {
             Verifier::Header(_) => header::HeaderVerifier::KIND,
@@ -68,6 +73,7 @@ impl Verifier {
             Verifier::SendGrid(_) => sendgrid::SendGridVerifier::KIND,
             Verifier::Twitter(_) => twitter::TwitterVerifier::KIND,
             Verifier::Plugin(_) => "plugin",
+            Verifier::Unavailable => "unavailable",
         }
     }
 
@@ -76,6 +82,11 @@ impl Verifier {
     /// verifier takes only `POST` (ingress answers `405`).
     pub fn answers_get(&self) -> bool {
         matches!(self, Verifier::Plugin(_) | Verifier::Twitter(_))
+    }
+
+    /// Whether the webhook's secrets could not be opened (see [`Verifier::Unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Verifier::Unavailable)
     }
 }
 

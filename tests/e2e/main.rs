@@ -12,5 +12,7 @@ mod operations;
 mod orkes;
 mod plugins;
 mod reload;
+mod secrets;
 mod sink;
+mod tokens;
 mod vectors;

@@ -22,7 +22,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 
-use super::hmac::{decode_b64, decode_b64_key};
+use super::hmac::{any_of, decode_b64, decode_b64_key};
 use super::{outside_window, parse_unix, required_header, KeyError, Outcome, Reject};
 use super::{RequestParts, VerifyContext};
 
@@ -34,7 +34,8 @@ pub const TIMESTAMP_HEADER: &str = "X-Twilio-Email-Event-Webhook-Timestamp";
 /// Verifier for SendGrid signed event webhooks.
 #[derive(Clone)]
 pub struct SendGridVerifier {
-    key: VerifyingKey,
+    /// The current key first, then earlier ones still accepted during a rotation.
+    keys: Vec<VerifyingKey>,
     tolerance_secs: Option<u64>,
 }
 
@@ -46,12 +47,19 @@ impl SendGridVerifier {
     /// and an optional tolerance in seconds (`None` or `Some(0)`: no timestamp check, SendGrid's
     /// documented behaviour).
     pub fn new(public_key_b64_der: &str, tolerance_secs: Option<u64>) -> Result<Self, KeyError> {
-        let der = pem_or_base64(public_key_b64_der, "PUBLIC KEY").ok_or(KeyError::PublicKey)?;
-        let key = VerifyingKey::from_public_key_der(&der).map_err(|_| KeyError::PublicKey)?;
         Ok(SendGridVerifier {
-            key,
+            keys: vec![public_key(public_key_b64_der)?],
             tolerance_secs: tolerance_secs.filter(|t| *t > 0),
         })
+    }
+
+    /// Also accepts signatures that verify with `previous` public keys (a key rotation; same
+    /// encodings as the current key).
+    pub fn with_previous<S: AsRef<str>>(mut self, previous: &[S]) -> Result<Self, KeyError> {
+        for p in previous {
+            self.keys.push(public_key(p.as_ref())?);
+        }
+        Ok(self)
     }
 
     /// Verifies a request. Absent headers → [`Reject::MissingSignature`]; bad base64/DER or a
@@ -71,9 +79,11 @@ impl SendGridVerifier {
         let digest = Sha256::new()
             .chain_update(ts.as_bytes())
             .chain_update(req.body);
-        self.key
-            .verify_digest(digest, &sig)
-            .map_err(|_| Reject::BadSignature)?;
+        if !any_of(&self.keys, |k| {
+            k.verify_digest(digest.clone(), &sig).is_ok()
+        }) {
+            return Err(Reject::BadSignature);
+        }
         if let Some(tol) = self.tolerance_secs {
             let t = parse_unix(
                 ts,
@@ -85,6 +95,11 @@ impl SendGridVerifier {
         }
         Ok(Outcome::Accept { delivery_id: None })
     }
+}
+
+fn public_key(text: &str) -> Result<VerifyingKey, KeyError> {
+    let der = pem_or_base64(text, "PUBLIC KEY").ok_or(KeyError::PublicKey)?;
+    VerifyingKey::from_public_key_der(&der).map_err(|_| KeyError::PublicKey)
 }
 
 /// Decodes a key given as bare base64 DER or as a PEM block with the expected `label`
@@ -110,7 +125,8 @@ pub(crate) fn pem_block(text: &str) -> Option<(&str, String)> {
 impl fmt::Debug for SendGridVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendGridVerifier")
+            .field("keys", &self.keys.len())
             .field("tolerance_secs", &self.tolerance_secs)
-            .finish_non_exhaustive()
+            .finish()
     }
 }

@@ -30,7 +30,7 @@
 
 use std::fmt;
 
-use super::hmac::{decode_hex, Sha256Key, SHA256_LEN};
+use super::hmac::{any_of, decode_hex, Sha256Key, SHA256_LEN};
 use super::{json_strings, outside_window, parse_unix, required_header, KeyError, Outcome};
 use super::{Reject, Reply, RequestParts, Secret, VerifyContext};
 
@@ -45,6 +45,8 @@ pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 #[derive(Clone)]
 pub struct SlackVerifier {
     key: Option<Sha256Key>,
+    /// Earlier signing secrets still accepted during a rotation.
+    previous: Vec<Sha256Key>,
     tolerance_secs: u64,
 }
 
@@ -63,8 +65,27 @@ impl SlackVerifier {
         };
         Ok(SlackVerifier {
             key,
+            previous: Vec::new(),
             tolerance_secs,
         })
+    }
+
+    /// Also accepts signatures made with `previous` signing secrets (a rotation). Needs a
+    /// current secret; an empty one → [`KeyError`] naming `previousSecretValues`.
+    pub fn with_previous(mut self, previous: &[Secret]) -> Result<Self, KeyError> {
+        if previous.is_empty() {
+            return Ok(self);
+        }
+        if self.key.is_none() {
+            return Err(KeyError::Missing("secretValue"));
+        }
+        for p in previous {
+            if p.is_empty() {
+                return Err(KeyError::Missing("previousSecretValues"));
+            }
+            self.previous.push(Sha256Key::new(p.expose()));
+        }
+        Ok(self)
     }
 
     /// Whether a signing secret is configured.
@@ -108,7 +129,10 @@ impl SlackVerifier {
         let ts_num = parse_unix(ts, "X-Slack-Request-Timestamp is not a Unix timestamp")?;
         let hex = sig.strip_prefix("v0=").ok_or(Reject::BadSignature)?;
         let tag = decode_hex::<SHA256_LEN>(hex.trim()).ok_or(Reject::BadSignature)?;
-        if !key.verify(&[b"v0:", ts.as_bytes(), b":", req.body], &tag) {
+        let signed: &[&[u8]] = &[b"v0:", ts.as_bytes(), b":", req.body];
+        if !any_of(std::iter::once(key).chain(&self.previous), |k| {
+            k.verify(signed, &tag)
+        }) {
             return Err(Reject::BadSignature);
         }
         if outside_window(ctx.now_unix, ts_num, self.tolerance_secs) {
@@ -138,6 +162,7 @@ impl fmt::Debug for SlackVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SlackVerifier")
             .field("has_secret", &self.key.is_some())
+            .field("previous_secrets", &self.previous.len())
             .field("tolerance_secs", &self.tolerance_secs)
             .finish()
     }

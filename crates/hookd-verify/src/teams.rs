@@ -11,7 +11,7 @@ use std::fmt;
 
 use http::HeaderName;
 
-use super::hmac::{decode_b64, decode_b64_key, Sha256Key};
+use super::hmac::{any_of, decode_b64, decode_b64_key, Sha256Key};
 use super::{header_name, json_string, required_header, KeyError, Outcome, Reject};
 use super::{RequestParts, Secret, VerifyContext};
 
@@ -24,7 +24,8 @@ pub const SCHEME: &str = "HMAC";
 #[derive(Clone)]
 pub struct TeamsVerifier {
     header: HeaderName,
-    key: Sha256Key,
+    /// The current token first, then earlier ones still accepted during a rotation.
+    keys: Vec<Sha256Key>,
 }
 
 impl TeamsVerifier {
@@ -39,19 +40,19 @@ impl TeamsVerifier {
         security_token_b64: &Secret,
     ) -> Result<Self, KeyError> {
         let header = header_name("headerKey", header_name_cfg, DEFAULT_HEADER)?;
-        let token = std::str::from_utf8(security_token_b64.expose())
-            .map_err(|_| KeyError::Base64("secretValue"))?;
-        if token.trim().is_empty() {
-            return Err(KeyError::Missing("secretValue"));
-        }
-        let key = Secret::new(decode_b64_key(token).ok_or(KeyError::Base64("secretValue"))?);
-        if key.is_empty() {
-            return Err(KeyError::Missing("secretValue"));
-        }
         Ok(TeamsVerifier {
             header,
-            key: Sha256Key::new(key.expose()),
+            keys: vec![token_key(security_token_b64, "secretValue")?],
         })
+    }
+
+    /// Also accepts HMACs keyed with `previous` tokens (a rotation; same encoding as the
+    /// current token). An empty or non-base64 one → [`KeyError`] naming `previousSecretValues`.
+    pub fn with_previous(mut self, previous: &[Secret]) -> Result<Self, KeyError> {
+        for p in previous {
+            self.keys.push(token_key(p, "previousSecretValues")?);
+        }
+        Ok(self)
     }
 
     /// The header the signature is read from.
@@ -65,13 +66,26 @@ impl TeamsVerifier {
         let value = required_header(req.headers, &self.header, Reject::BadSignature)?;
         let b64 = strip_scheme(value).ok_or(Reject::BadSignature)?;
         let tag = decode_b64(b64).ok_or(Reject::BadSignature)?;
-        if !self.key.verify(&[req.body], &tag) {
+        if !any_of(&self.keys, |k| k.verify(&[req.body], &tag)) {
             return Err(Reject::BadSignature);
         }
         Ok(Outcome::Accept {
             delivery_id: json_string(req.body, "id"),
         })
     }
+}
+
+/// The HMAC key of a security token as Teams shows it (base64).
+fn token_key(token_b64: &Secret, field: &'static str) -> Result<Sha256Key, KeyError> {
+    let token = std::str::from_utf8(token_b64.expose()).map_err(|_| KeyError::Base64(field))?;
+    if token.trim().is_empty() {
+        return Err(KeyError::Missing(field));
+    }
+    let key = Secret::new(decode_b64_key(token).ok_or(KeyError::Base64(field))?);
+    if key.is_empty() {
+        return Err(KeyError::Missing(field));
+    }
+    Ok(Sha256Key::new(key.expose()))
 }
 
 /// `"HMAC <b64>"` (any case, any whitespace) or a bare `"<b64>"` → the base64 part; another
@@ -89,6 +103,7 @@ impl fmt::Debug for TeamsVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TeamsVerifier")
             .field("header", &self.header)
-            .finish_non_exhaustive()
+            .field("secrets", &self.keys.len())
+            .finish()
     }
 }

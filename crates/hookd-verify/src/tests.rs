@@ -1312,3 +1312,93 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rotation: previous secrets of the single-secret schemes
+
+#[test]
+fn slack_teams_sendgrid_accept_previous_secrets() {
+    let b = br#"{"type":"event_callback","event_id":"Ev1"}"#;
+    let ts = NOW.to_string();
+    // Slack
+    let sl = |cur: &str, prev: &[&str]| {
+        let p: Vec<Secret> = prev.iter().map(|x| secret(x)).collect();
+        Builtin::Slack(
+            SlackVerifier::new(Some(secret(cur)), 300)
+                .unwrap()
+                .with_previous(&p)
+                .unwrap(),
+        )
+    };
+    let by = |sec: &str| sign::slack(sec.as_bytes(), NOW, b);
+    let rotating = sl("new-signing", &["old-signing"]);
+    for sec in ["new-signing", "old-signing"] {
+        let sig = by(sec);
+        let hs = [(SSIG, sig.as_str()), (STS, ts.as_str())];
+        assert_eq!(run(&rotating, &hs, b, NOW), accept(Some("Ev1")), "{sec}");
+    }
+    let sig = by("other");
+    let hs = [(SSIG, sig.as_str()), (STS, ts.as_str())];
+    assert_eq!(run(&rotating, &hs, b, NOW), Err(Reject::BadSignature));
+    let sig = by("old-signing");
+    let hs = [(SSIG, sig.as_str()), (STS, ts.as_str())];
+    assert_eq!(
+        run(&sl("new-signing", &[]), &hs, b, NOW),
+        Err(Reject::BadSignature),
+        "removing the previous secret ends the rotation"
+    );
+    assert!(SlackVerifier::new(None, 300)
+        .unwrap()
+        .with_previous(&[secret("x")])
+        .is_err());
+    assert!(SlackVerifier::new(Some(secret("a")), 300)
+        .unwrap()
+        .with_previous(&[secret("")])
+        .is_err());
+
+    // Teams
+    let (k_new, k_old) = (
+        "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    );
+    let tm = Builtin::Teams(
+        TeamsVerifier::new(None, &secret(k_new))
+            .unwrap()
+            .with_previous(&[secret(k_old)])
+            .unwrap(),
+    );
+    for k in [k_new, k_old] {
+        let auth = sign::teams(k, b).unwrap();
+        assert!(run(&tm, &[("Authorization", &auth)], b, NOW).is_ok(), "{k}");
+    }
+    let auth = sign::teams("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=", b).unwrap();
+    assert_eq!(
+        run(&tm, &[("Authorization", &auth)], b, NOW),
+        Err(Reject::BadSignature)
+    );
+    let e = TeamsVerifier::new(None, &secret(k_new))
+        .unwrap()
+        .with_previous(&[secret("not base64!")])
+        .unwrap_err();
+    assert_eq!(e.to_string(), "previousSecretValues is not valid base64");
+
+    // SendGrid: the SG-1 key is current, SG-2's still accepted
+    let (v1, v2) = (vector("sendgrid", "SG-1"), vector("sendgrid", "SG-2"));
+    let sg = Builtin::SendGrid(
+        SendGridVerifier::new(s(v1, "public_key_b64_der"), None)
+            .unwrap()
+            .with_previous(&[s(v2, "public_key_b64_der")])
+            .unwrap(),
+    );
+    for v in [v1, v2] {
+        let hs = [(GSIG, s(v, GSIG)), (GTS, s(v, GTS))];
+        assert_eq!(run(&sg, &hs, &body(v), NOW), accept(None), "{}", v["name"]);
+    }
+    let only1 = sendgrid_v(v1, None);
+    let hs = [(GSIG, s(v2, GSIG)), (GTS, s(v2, GTS))];
+    assert_eq!(run(&only1, &hs, &body(v2), NOW), Err(Reject::BadSignature));
+    assert!(SendGridVerifier::new(s(v1, "public_key_b64_der"), None)
+        .unwrap()
+        .with_previous(&["AAAA"])
+        .is_err());
+}

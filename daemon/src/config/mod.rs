@@ -4,6 +4,7 @@
 //! silently ignored), and every validation error names the offending field.
 
 mod env;
+mod identity;
 mod kafka;
 mod log;
 mod server;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::model::WebhookConfig;
+pub use identity::{ApplicationKey, KeyRole};
 pub use kafka::KafkaConfig;
 pub use log::{LogConfig, LogFormat};
 pub use server::{parse_addr, Role, ServerConfig};
@@ -268,6 +270,7 @@ impl Config {
                 ));
             }
         }
+        identity::validate(s)?;
         if s.h3_max_streams == 0 || s.h3_max_streams > 10_000 {
             return Err(invalid(
                 "server.h3_max_streams",

@@ -87,6 +87,19 @@ pub struct ServerConfig {
     /// prove their address with a Retry round trip (0: always).
     #[serde(default = "d_h3_retry_threshold")]
     pub h3_retry_threshold: usize,
+    /// Keys that seal webhook secrets at rest (base64 of 32 bytes, newest first; also
+    /// `HOOKD_SERVER__SECRETS_KEYS`, comma-separated). Empty: secrets are stored in clear.
+    #[serde(default, deserialize_with = "super::identity::key_list")]
+    pub secrets_keys: Vec<String>,
+    /// Application keys that exchange their secret for a token at `POST /api/token`.
+    #[serde(default)]
+    pub application_keys: Vec<super::identity::ApplicationKey>,
+    /// Lifetime of the tokens issued at `POST /api/token`, seconds.
+    #[serde(default = "d_token_ttl")]
+    pub token_ttl_secs: u64,
+    /// Secret that signs tokens (at least 32 characters); unset: derived from `secrets_keys`.
+    #[serde(default)]
+    pub token_secret: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -217,4 +230,7 @@ fn d_h3_max_streams() -> u32 {
 }
 fn d_h3_retry_threshold() -> usize {
     128
+}
+fn d_token_ttl() -> u64 {
+    3600
 }

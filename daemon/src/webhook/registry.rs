@@ -10,6 +10,11 @@
 //!
 //! Static `[[webhooks]]` from the config file are defined on every instance alike: they are
 //! never published, cannot be changed through the API, and only their `urlVerified` is shared.
+//!
+//! Records (in the topic, in the snapshot, in `Inner::records`) hold their secrets sealed
+//! (`crate::seal`); an entry holds them opened. A record no configured key opens still makes an
+//! entry — without a verifier (`Verifier::Unavailable`, answered `503`), its secrets `***` —
+//! and stays as it is in the topic and the snapshot, so a later key list can open it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,7 +24,8 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{Spec, SpecBuilder};
-use crate::model::WebhookConfig;
+use crate::model::{WebhookConfig, MASK};
+use crate::seal::Keyring;
 
 /// A registered webhook, ready to verify requests.
 pub struct Entry {
@@ -55,6 +61,10 @@ impl Entry {
     /// The user who created it (`createdBy`).
     pub fn created_by(&self) -> Option<&str> {
         self.config.created_by.as_deref()
+    }
+    /// Whether its stored secrets could not be opened (requests answer `503`).
+    pub fn secrets_unavailable(&self) -> bool {
+        self.spec.verifier.is_unavailable()
     }
 }
 
@@ -150,6 +160,7 @@ pub type Removed = Box<dyn Fn(&str) + Send + Sync>;
 pub struct Registry {
     inner: RwLock<Inner>,
     builder: SpecBuilder,
+    keyring: Arc<Keyring>,
     on_removed: RwLock<Option<Removed>>,
     state_file: Option<PathBuf>,
     clock: AtomicU64,
@@ -170,15 +181,18 @@ fn newer(a: (u64, &str), b: (u64, &str)) -> bool {
 }
 
 impl Registry {
-    /// A registry with the static webhooks of the config and the snapshot in `state_dir`.
+    /// A registry with the static webhooks of the config and the snapshot in `state_dir`;
+    /// `keyring` seals and opens the secrets of shared definitions.
     pub fn new(
         statics: &[WebhookConfig],
         builder: SpecBuilder,
+        keyring: Arc<Keyring>,
         state_dir: Option<PathBuf>,
     ) -> Result<Self, String> {
         let reg = Registry {
             inner: RwLock::new(Inner::default()),
             builder,
+            keyring,
             on_removed: RwLock::new(None),
             state_file: state_dir.map(|d| d.join("webhooks.json")),
             clock: AtomicU64::new(0),
@@ -216,17 +230,49 @@ impl Registry {
         verified: &HashMap<String, VerifiedRecord>,
     ) -> Result<Entry, String> {
         let spec = self.builder.build(&config)?;
+        Ok(Self::entry(config, spec, created_rev, is_static, verified))
+    }
+
+    /// The entry of a shared record: its secrets opened, or — when no configured key opens
+    /// them — an entry whose requests answer `503` (reported, never an empty secret).
+    fn open_entry(
+        &self,
+        id: &str,
+        sealed: &WebhookConfig,
+        created_rev: u64,
+        verified: &HashMap<String, VerifiedRecord>,
+    ) -> Result<Entry, String> {
+        match self.keyring.open_config(id, sealed) {
+            Ok(config) => self.build_entry(config, created_rev, false, verified),
+            Err(e) => {
+                tracing::error!(webhook = %id, error = %e,
+                    "cannot open this webhook's secrets with server.secrets_keys: it answers 503 until a key that opens them is configured (or its secrets are sent again)");
+                metrics::counter!(crate::metrics::SECRETS_UNOPENED_TOTAL).increment(1);
+                let config = sealed.masked();
+                let spec = self.builder.build_unavailable(&config);
+                Ok(Self::entry(config, spec, created_rev, false, verified))
+            }
+        }
+    }
+
+    fn entry(
+        config: WebhookConfig,
+        spec: Spec,
+        created_rev: u64,
+        is_static: bool,
+        verified: &HashMap<String, VerifiedRecord>,
+    ) -> Entry {
         let id = config.id.clone().unwrap_or_default();
         let v = verified
             .get(&id)
             .is_some_and(|r| r.created_rev == created_rev);
-        Ok(Entry {
+        Entry {
             config: strip(config),
             spec,
             url_verified: AtomicBool::new(v),
             created_rev,
             is_static,
-        })
+        }
     }
 
     /// Sets what to do when a webhook is deleted (here or on another instance): the daemon
@@ -279,10 +325,11 @@ impl Registry {
                 "webhook id {id} already exists"
             )));
         }
-        config.id = Some(id);
+        config.id = Some(id.clone());
         config.url_verified = false;
         config.webhook_execution_history.clear();
         self.builder.build(&config).map_err(StoreError::Invalid)?;
+        let config = self.seal(&id, &config)?;
         let rev = self.next_rev();
         Ok(WebhookRecord {
             rev,
@@ -291,6 +338,13 @@ impl Registry {
             deleted: false,
             config: Some(config),
         })
+    }
+
+    /// `config` with its secrets sealed, as it goes to the topic and the snapshot.
+    fn seal(&self, id: &str, config: &WebhookConfig) -> Result<WebhookConfig, StoreError> {
+        self.keyring
+            .seal_config(id, config)
+            .map_err(StoreError::Invalid)
     }
 
     /// Prepares the record for an update of `id` (`"***"` keeps secrets; `urlVerified` kept).
@@ -306,6 +360,11 @@ impl Registry {
             )));
         }
         config.keep_masked_secrets_from(&cur.config);
+        if cur.secrets_unavailable() && config.secrets_mut().iter().any(|(_, v)| *v == MASK) {
+            return Err(StoreError::Conflict(format!(
+                "the secrets of webhook {id} are sealed with a key not in server.secrets_keys: send every secret in clear to replace them"
+            )));
+        }
         config.id = Some(id.to_string());
         config.url_verified = false;
         config.webhook_execution_history.clear();
@@ -313,6 +372,7 @@ impl Registry {
             config.created_by.clone_from(&cur.config.created_by);
         }
         self.builder.build(&config).map_err(StoreError::Invalid)?;
+        let config = self.seal(id, &config)?;
         Ok(WebhookRecord {
             rev: self.next_rev(),
             created_rev: cur.created_rev,
@@ -320,6 +380,40 @@ impl Registry {
             deleted: false,
             config: Some(config),
         })
+    }
+
+    /// New records for the definitions whose secrets are not sealed with the newest key (an
+    /// older key, or in clear while keys are configured) and that the keyring opens: the same
+    /// definition sealed with the newest key, under a new revision so that every instance and
+    /// snapshot takes it.
+    pub fn prepare_reseals(&self) -> Vec<(String, WebhookRecord)> {
+        let inner = self.inner.read().unwrap();
+        let mut out = Vec::new();
+        for (id, rec) in &inner.records {
+            let Some(sealed) = rec.config.as_ref().filter(|_| !rec.deleted) else {
+                continue;
+            };
+            if !self.keyring.needs_reseal(sealed) {
+                continue;
+            }
+            let Ok(config) = self.keyring.open_config(id, sealed) else {
+                continue; // reported when applied; kept as it is
+            };
+            match self.keyring.seal_config(id, &config) {
+                Ok(config) => out.push((
+                    id.clone(),
+                    WebhookRecord {
+                        rev: self.next_rev(),
+                        created_rev: rec.created_rev,
+                        origin: self.instance.clone(),
+                        deleted: false,
+                        config: Some(config),
+                    },
+                )),
+                Err(e) => tracing::error!(webhook = %id, error = %e, "cannot re-seal"),
+            }
+        }
+        out
     }
 
     /// Prepares a delete marker for `id`.
@@ -375,7 +469,7 @@ impl Registry {
                 .live
                 .get(&id)
                 .is_some_and(|e| e.created_rev == rec.created_rev && e.url_verified());
-            match self.build_entry(cfg, rec.created_rev, false, &inner.verified) {
+            match self.open_entry(&id, &cfg, rec.created_rev, &inner.verified) {
                 Ok(e) => {
                     if prev_verified {
                         e.url_verified.store(true, Ordering::Relaxed);
@@ -389,6 +483,8 @@ impl Registry {
             }
         }
         inner.records.insert(id, rec);
+        let unopened = inner.live.values().filter(|e| e.secrets_unavailable());
+        metrics::gauge!(crate::metrics::SECRETS_UNOPENED_WEBHOOKS).set(unopened.count() as f64);
         true
     }
 
@@ -532,5 +628,120 @@ impl Registry {
         if let Err(e) = write() {
             tracing::error!(file = %file.display(), error = %e, "cannot persist webhook snapshot");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::VerifyConfig;
+    use crate::seal::sealed_key_id;
+
+    const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+    fn registry(keys: &[&str], dir: Option<PathBuf>) -> Registry {
+        let b = SpecBuilder::without_plugins(VerifyConfig::default());
+        Registry::new(&[], b, Arc::new(Keyring::new(keys).unwrap()), dir).unwrap()
+    }
+
+    fn gh() -> WebhookConfig {
+        serde_json::from_value(serde_json::json!({
+            "id": "w1", "name": "gh", "verifier": "SIGNATURE_BASED",
+            "secretValue": "plain-secret-value", "previousSecretValues": ["plain-old-value"],
+            "workflowsToStart": {"wf": 1}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn records_are_sealed_entries_opened_and_the_snapshot_holds_no_secret() {
+        let dir = std::env::temp_dir().join(format!("hookd-reg-{}", uuid::Uuid::new_v4()));
+        let reg = registry(&[K1], Some(dir.clone()));
+        let rec = reg.prepare_create(gh()).unwrap();
+        let sealed = rec.config.clone().unwrap();
+        assert!(sealed.secret_value.as_deref().unwrap().starts_with(crate::seal::PREFIX));
+        assert!(reg.apply_keyed("w1", rec, true));
+        let e = reg.get("w1").unwrap();
+        assert!(!e.secrets_unavailable());
+        assert_eq!(e.config().secret_value.as_deref(), Some("plain-secret-value"));
+        let snap = std::fs::read_to_string(dir.join("webhooks.json")).unwrap();
+        assert!(!snap.contains("plain-"), "{snap}");
+        // An update with "***" keeps the secret, sealed again.
+        let rec = reg.prepare_update("w1", e.config().masked()).unwrap();
+        reg.apply_keyed("w1", rec, true);
+        assert_eq!(
+            reg.get("w1").unwrap().config().secret_value.as_deref(),
+            Some("plain-secret-value")
+        );
+        // A restart from the snapshot opens it again.
+        let again = registry(&[K1], Some(dir.clone()));
+        assert_eq!(
+            again.get("w1").unwrap().config().previous_secret_values,
+            Some(vec!["plain-old-value".to_string()])
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn unknown_key_makes_the_entry_unavailable_until_secrets_are_sent_again() {
+        let rec = registry(&[K1], None).prepare_create(gh()).unwrap();
+        let other = registry(&[K2], None);
+        other.apply_keyed("w1", rec.clone(), false);
+        let e = other.get("w1").unwrap();
+        assert!(e.secrets_unavailable());
+        assert_eq!(e.config().secret_value.as_deref(), Some(MASK));
+        assert_eq!(e.spec.starts.len(), 1, "its events can still be handled");
+        // kept sealed as it was, not re-sealed, not replaced by "***"
+        assert!(other.prepare_reseals().is_empty());
+        let (known, _) = other.known_records();
+        assert_eq!(known[0].1.config, rec.config);
+        let err = other.prepare_update("w1", e.config()).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(m) if m.contains("in clear")));
+        let rec2 = other.prepare_update("w1", gh()).unwrap();
+        other.apply_keyed("w1", rec2, false);
+        assert!(!other.get("w1").unwrap().secrets_unavailable());
+        // Without any key: a sealed record is unavailable too, never an empty secret.
+        let none = registry(&[], None);
+        none.apply_keyed("w1", rec, false);
+        assert!(none.get("w1").unwrap().secrets_unavailable());
+    }
+
+    #[test]
+    fn a_new_key_reseals_older_and_clear_records() {
+        let old = registry(&[K1], None);
+        let by_k1 = old.prepare_create(gh()).unwrap();
+        let clear = registry(&[], None)
+            .prepare_create(WebhookConfig {
+                id: Some("w2".into()),
+                ..gh()
+            })
+            .unwrap();
+        assert_eq!(
+            clear.config.as_ref().unwrap().secret_value.as_deref(),
+            Some("plain-secret-value")
+        );
+        let new = registry(&[K2, K1], None);
+        new.apply_keyed("w1", by_k1.clone(), false);
+        new.apply_keyed("w2", clear, false);
+        let reseals = new.prepare_reseals();
+        assert_eq!(reseals.len(), 2);
+        let k2 = Keyring::new(&[K2]).unwrap().ids()[0].to_string();
+        for (id, rec) in reseals {
+            assert!(rec.rev > by_k1.rev);
+            let c = rec.config.as_ref().unwrap();
+            assert_eq!(
+                sealed_key_id(c.secret_value.as_deref().unwrap()),
+                Some(k2.as_str())
+            );
+            assert!(new.apply_keyed(&id, rec, false));
+        }
+        assert!(new.prepare_reseals().is_empty());
+        let only_new = registry(&[K2], None);
+        for (id, rec) in new.known_records().0 {
+            only_new.apply_keyed(&id, rec, false);
+        }
+        assert!(!only_new.get("w1").unwrap().secrets_unavailable());
+        assert!(!only_new.get("w2").unwrap().secrets_unavailable());
     }
 }

@@ -94,9 +94,19 @@ impl SpecBuilder {
         c.validate_fields().map_err(|e| e.to_string())?;
         PluginVerifier::check_loaded(&self.plugins, c)?;
         let verifier = self.verifier(c)?;
+        Ok(Self::spec(c, verifier))
+    }
+
+    /// The spec of a definition whose secrets no configured key opens: everything but the
+    /// verifier, which is [`Verifier::Unavailable`] (the sink still handles its events).
+    pub fn build_unavailable(&self, c: &WebhookConfig) -> Spec {
+        Self::spec(c, Verifier::Unavailable)
+    }
+
+    fn spec(c: &WebhookConfig, verifier: Verifier) -> Spec {
         let wts = c.workflows_to_start.as_ref();
         let reserved = |k: &str| wts.and_then(|w| w.get(k)).and_then(Value::as_str);
-        Ok(Spec {
+        Spec {
             verifier,
             max_body_bytes: c.max_body_bytes,
             starts: wts
@@ -112,7 +122,7 @@ impl SpecBuilder {
                 .receiver_workflow_names_to_versions
                 .clone()
                 .unwrap_or_default(),
-        })
+        }
     }
 
     fn verifier(&self, c: &WebhookConfig) -> Result<Verifier, String> {
@@ -128,6 +138,36 @@ impl SpecBuilder {
             }
         };
         let tol = |default: u64| c.tolerance_seconds.unwrap_or(default);
+        let previous = previous_secrets(c)?;
+        let previous_keys = c.previous_secret_keys.as_deref().unwrap_or_default();
+        if !previous.is_empty()
+            && !matches!(
+                c.verifier,
+                VerifierKind::SignatureBased
+                    | VerifierKind::HmacBased
+                    | VerifierKind::SlackBased
+                    | VerifierKind::Stripe
+            )
+        {
+            return Err(format!(
+                "previousSecretValues does not apply to verifier {} (SENDGRID: previousSecretKeys; WASM_PLUGIN: pluginSecrets)",
+                c.verifier.as_str()
+            ));
+        }
+        if !previous_keys.is_empty() && c.verifier != VerifierKind::Sendgrid {
+            return Err("previousSecretKeys applies only to verifier SENDGRID".into());
+        }
+        if previous_keys.iter().any(|k| k.is_empty() || k == MASK) {
+            return Err(
+                "previousSecretKeys entries must be non-empty keys (\"***\" there names no stored key)"
+                    .into(),
+            );
+        }
+        let with_previous = || -> Result<Vec<Secret>, String> {
+            let mut all = vec![secret()?];
+            all.extend(previous.iter().cloned());
+            Ok(all)
+        };
         Ok(match c.verifier {
             VerifierKind::HeaderBased => {
                 let headers = c
@@ -148,10 +188,13 @@ impl SpecBuilder {
                 Verifier::Header(header::HeaderVerifier::new(list).map_err(key)?)
             }
             VerifierKind::SignatureBased => Verifier::GitHub(
-                github::GitHubVerifier::new(c.header_key.clone(), vec![secret()?]).map_err(key)?,
+                github::GitHubVerifier::new(c.header_key.clone(), with_previous()?)
+                    .map_err(key)?,
             ),
             VerifierKind::HmacBased => Verifier::Teams(
-                teams::TeamsVerifier::new(c.header_key.clone(), &secret()?).map_err(key)?,
+                teams::TeamsVerifier::new(c.header_key.clone(), &secret()?)
+                    .and_then(|v| v.with_previous(&previous))
+                    .map_err(key)?,
             ),
             VerifierKind::SlackBased => {
                 let s = c
@@ -160,11 +203,13 @@ impl SpecBuilder {
                     .filter(|s| !s.is_empty())
                     .map(|s| Secret::new(s.as_bytes().to_vec()));
                 Verifier::Slack(
-                    slack::SlackVerifier::new(s, tol(d.slack_tolerance_secs)).map_err(key)?,
+                    slack::SlackVerifier::new(s, tol(d.slack_tolerance_secs))
+                        .and_then(|v| v.with_previous(&previous))
+                        .map_err(key)?,
                 )
             }
             VerifierKind::Stripe => Verifier::Stripe(
-                stripe::StripeVerifier::new(vec![secret()?], tol(d.stripe_tolerance_secs))
+                stripe::StripeVerifier::new(with_previous()?, tol(d.stripe_tolerance_secs))
                     .map_err(key)?,
             ),
             VerifierKind::Sendgrid => {
@@ -175,7 +220,9 @@ impl SpecBuilder {
                     .ok_or("secretKey (SendGrid public key) is required")?;
                 let t = tol(d.sendgrid_tolerance_secs);
                 Verifier::SendGrid(
-                    sendgrid::SendGridVerifier::new(k, (t > 0).then_some(t)).map_err(key)?,
+                    sendgrid::SendGridVerifier::new(k, (t > 0).then_some(t))
+                        .and_then(|v| v.with_previous(previous_keys))
+                        .map_err(key)?,
                 )
             }
             VerifierKind::Twitter => {
@@ -184,6 +231,24 @@ impl SpecBuilder {
             VerifierKind::WasmPlugin => Verifier::Plugin(PluginVerifier::new(&self.plugins, c)?),
         })
     }
+}
+
+/// `previousSecretValues` as secrets; an empty entry, or a `"***"` that named no stored secret,
+/// is refused.
+fn previous_secrets(c: &WebhookConfig) -> Result<Vec<Secret>, String> {
+    let list = c.previous_secret_values.as_deref().unwrap_or_default();
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if s.is_empty() || s == MASK {
+                Err(format!(
+                    "previousSecretValues[{i}] must be a non-empty secret (\"***\" there names no stored secret)"
+                ))
+            } else {
+                Ok(Secret::new(s.as_bytes().to_vec()))
+            }
+        })
+        .collect()
 }
 
 /// Checks the static `[[webhooks]]` of a configuration as far as can be done without starting
@@ -277,6 +342,51 @@ mod tests {
         c.verifier = VerifierKind::WasmPlugin;
         c.plugin = Some("p".into());
         assert!(err(&c).contains("plugin"), "{}", err(&c));
+    }
+
+    #[test]
+    fn previous_secrets_verify_and_are_checked() {
+        use crate::verify::{sign, RequestParts, VerifyContext};
+        let b = builder();
+        let mut c = gh();
+        c.secret_value = Some("new-secret".into());
+        c.previous_secret_values = Some(vec!["old-secret".into()]);
+        let spec = b.build(&c).unwrap();
+        let body = b"{}";
+        let check = |secret: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                "x-hub-signature-256",
+                sign::github_sha256(secret.as_bytes(), body).parse().unwrap(),
+            );
+            let req = RequestParts {
+                method: &http::Method::POST,
+                headers: &h,
+                query: None,
+                body,
+            };
+            let ctx = VerifyContext {
+                now_unix: 0,
+                url_verified: false,
+            };
+            spec.verifier.verify(&req, &ctx).is_ok()
+        };
+        assert!(check("new-secret") && check("old-secret") && !check("other"));
+        for bad in ["", MASK] {
+            c.previous_secret_values = Some(vec![bad.into()]);
+            let e = b.build(&c).unwrap_err();
+            assert!(e.contains("previousSecretValues[0]"), "{e}");
+        }
+        c.previous_secret_values = Some(vec!["x".into()]);
+        c.verifier = VerifierKind::HeaderBased;
+        c.headers = Some([("X-T".to_string(), "v".to_string())].into());
+        assert!(b.build(&c).unwrap_err().contains("does not apply"));
+        let mut c = gh();
+        c.previous_secret_keys = Some(vec!["k".into()]);
+        assert!(b.build(&c).unwrap_err().contains("SENDGRID"));
+        // Without its secrets a definition still has its starts; its verifier refuses.
+        let s = b.build_unavailable(&gh());
+        assert!(s.verifier.is_unavailable() && s.starts.len() == 2);
     }
 
     #[test]

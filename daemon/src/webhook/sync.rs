@@ -86,11 +86,32 @@ impl ConfigSync {
         }
     }
 
-    /// After the first catch-up: publish what the local snapshot knows that the topic lacks.
+    /// After the first catch-up: re-seal with the newest key what an older key (or none) sealed,
+    /// then publish what the local snapshot knows that the topic lacks.
     async fn republish(&self, seen: &HashMap<String, u64>) {
+        // Whatever is offered for re-sealing is not republished as it was (it may be in clear).
+        let mut resealed = std::collections::HashSet::new();
+        let mut offered = std::collections::HashSet::new();
+        for (id, rec) in self.registry.prepare_reseals() {
+            offered.insert(id.clone());
+            match self.write_webhook(&id, rec).await {
+                Ok(()) => {
+                    metrics::counter!(crate::metrics::SECRETS_RESEALED_TOTAL).increment(1);
+                    resealed.insert(id);
+                }
+                Err(e) => tracing::warn!(webhook = %id, error = %e,
+                    "cannot re-seal with the newest key (retried at the next start)"),
+            }
+        }
+        if !resealed.is_empty() {
+            tracing::info!(
+                webhooks = resealed.len(),
+                "re-sealed webhook secrets with the newest key of server.secrets_keys"
+            );
+        }
         let (hooks, verified) = self.registry.known_records();
         let mut n = 0;
-        for (id, rec) in hooks {
+        for (id, rec) in hooks.into_iter().filter(|(id, _)| !offered.contains(id)) {
             let key = format!("{WEBHOOK_PREFIX}{id}");
             if seen.get(&key).is_none_or(|r| *r < rec.rev) {
                 let value = serde_json::to_vec(&rec).unwrap_or_default();
