@@ -450,6 +450,6 @@ mod tests {
                     .count()
             })
             .sum();
-        assert_eq!(n, 14);
+        assert_eq!(n, 15);
     }
 }
