@@ -39,11 +39,15 @@ pub fn routes(state: Arc<AppState>) -> Router {
             axum::routing::post(reload_plugins),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    // Bodies a little over the definition limit still reach the handlers, which answer 413
+    // with the usual JSON error; far larger ones get axum's own 413.
+    let body_limit = state.cfg.server.max_webhook_config_bytes + 64 * 1024;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .merge(api)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 
@@ -119,6 +123,14 @@ fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
+/// A webhook definition over `server.max_webhook_config_bytes` is a 413.
+fn within_limit(st: &AppState, body: &Bytes) -> Result<(), ApiError> {
+    if body.len() > st.cfg.server.max_webhook_config_bytes {
+        return Err(ApiError::TooLarge);
+    }
+    Ok(())
+}
+
 async fn list(State(st): State<Arc<AppState>>) -> Json<Vec<WebhookConfig>> {
     Json(st.registry.list().iter().map(|e| view(&st, e)).collect())
 }
@@ -138,6 +150,7 @@ async fn create(
     State(st): State<Arc<AppState>>,
     body: Bytes,
 ) -> Result<Json<WebhookConfig>, ApiError> {
+    within_limit(&st, &body)?;
     let mut cfg: WebhookConfig = parse(&body)?;
     cfg.created_by = Some(st.cfg.server.admin_principal.clone());
     let rec = st.registry.prepare_create(cfg)?;
@@ -156,7 +169,10 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<WebhookConfig>, ApiError> {
-    let cfg: WebhookConfig = parse(&body)?;
+    within_limit(&st, &body)?;
+    let mut cfg: WebhookConfig = parse(&body)?;
+    // `createdBy` is never the caller's to choose (the registry keeps the creator's).
+    cfg.created_by = Some(st.cfg.server.admin_principal.clone());
     if cfg.id.as_deref().is_some_and(|b| b != id) {
         return Err(ApiError::BadRequest(
             "id in the body differs from the path".into(),

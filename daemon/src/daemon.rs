@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::admission::Budget;
+use crate::client_addr::ClientResolver;
 use crate::clock::{system_clock, Clock};
 use crate::config::Config;
 pub use crate::error::StartError;
@@ -23,7 +24,8 @@ use crate::kafka::producer::EventPublisher;
 use crate::plugin::PluginLink;
 pub(crate) use crate::state::AppState;
 use crate::webhook::{ConfigSync, Registry, SpecBuilder};
-use crate::{admin, h3, ingress, kafka, metrics, plugin, server, sink, tls};
+use crate::{admin, admission, body, h3, ingress, kafka, metrics, plugin, ratelimit, replay};
+use crate::{server, sink, tls};
 
 /// The provider-facing router: `POST /webhook/{id}`.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -173,15 +175,21 @@ impl Daemon {
             registry,
             sync,
             publisher,
-            budget: Budget::new(
-                cfg.kafka.max_inflight_events,
-                cfg.kafka.max_inflight_bytes,
-                cfg.kafka.retry_after_secs,
-            ),
+            budget: Budget::new(admission::Sizes::from_config(&cfg)),
             ready: ready_rx,
             metrics,
             clock: opts.clock.unwrap_or_else(system_clock),
-            body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
+            body_rules: body::BodyRules::from_config(&cfg.server),
+            clients: ClientResolver::new(cfg.server.trusted_proxy_nets()),
+            client_limiter: ratelimit::ClientLimiter::new(
+                cfg.server.client_rate_limit_per_sec,
+                cfg.server.client_rate_limit_burst,
+                cfg.server.max_tracked_clients,
+            ),
+            replay: replay::ReplayGuard::new(
+                Duration::from_secs(cfg.server.replay_window_secs),
+                cfg.server.replay_max_entries,
+            ),
             history: history.clone(),
             plugins,
         });
@@ -251,6 +259,7 @@ impl Daemon {
                 tcp_app(),
                 None,
                 limits.clone(),
+                state.clients.clone(),
                 shutdown_rx.clone(),
             ));
         }
@@ -260,6 +269,7 @@ impl Daemon {
                 tcp_app(),
                 Some(acceptor),
                 limits.clone(),
+                state.clients.clone(),
                 shutdown_rx.clone(),
             ));
         }
@@ -272,7 +282,8 @@ impl Daemon {
             admin,
             admin::routes(state.clone()),
             None,
-            limits,
+            server::ConnLimits::admin(&cfg.server),
+            ClientResolver::default(),
             shutdown_rx,
         ));
         tracing::info!(listen = ?listen_addr, tls = ?tls_addr, h3 = ?h3_addr, admin = %admin_addr, topic = %cfg.kafka.topic,

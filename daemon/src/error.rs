@@ -36,6 +36,20 @@ pub enum ApiError {
     /// Body not received in time.
     #[error("request body not received in time")]
     BodyTimeout,
+    /// Body arriving slower than `server.min_body_rate_bytes_per_sec`.
+    #[error("request body arriving too slowly")]
+    BodyTooSlow,
+    /// Over a rate limit (429); `Retry-After` seconds.
+    #[error("too many requests")]
+    RateLimited {
+        /// Reason code (`client_rate_limited`, `webhook_rate_limited`).
+        reason: &'static str,
+        /// `Retry-After` seconds.
+        retry_after: u64,
+    },
+    /// The source address may not use this webhook (403).
+    #[error("this source address may not send to this webhook")]
+    Forbidden(&'static str),
     /// Malformed request (unreadable body, …).
     #[error("{0}")]
     Malformed(&'static str),
@@ -66,7 +80,9 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BodyTimeout | ApiError::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -83,6 +99,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge => "too_large",
             ApiError::BodyTimeout => "body_timeout",
+            ApiError::BodyTooSlow => "body_too_slow",
+            ApiError::RateLimited { reason, .. } => reason,
+            ApiError::Forbidden(r) => r,
             ApiError::Malformed(_) => "malformed",
             ApiError::Unavailable { reason, .. } => reason,
             ApiError::Internal => "internal",
@@ -110,6 +129,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("not_found"),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::TooLarge => ApiError::TooLarge,
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "webhook store unavailable");
                 ApiError::Unavailable {
@@ -130,7 +150,8 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "error": self.reason(), "message": message });
         let mut resp = (self.status(), Json(body)).into_response();
         match &self {
-            ApiError::Unavailable { retry_after, .. } => {
+            ApiError::Unavailable { retry_after, .. }
+            | ApiError::RateLimited { retry_after, .. } => {
                 resp.headers_mut()
                     .insert(http::header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }

@@ -1,18 +1,20 @@
-//! `POST /webhook/{id}`: look up, read the body within limits, verify over the raw bytes,
-//! publish, and answer 2xx only once Kafka has the event.
+//! `POST /webhook/{id}`: the cheap checks (client rate limit, lookup, method, source
+//! allow-list, webhook rate limit, `Content-Length`), then admission, the body read within
+//! limits, verification over the raw bytes, replay protection, publishing, and a 2xx only once
+//! Kafka has the event.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use bytes::BytesMut;
 use http::{StatusCode, Version};
-use http_body_util::BodyExt;
 
+use crate::admission::Claimant;
+use crate::conn::ConnInfo;
 use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};
 use crate::metrics as m;
@@ -38,6 +40,8 @@ pub fn protocol(v: Version) -> &'static str {
 struct Labels {
     webhook: String,
     verifier: &'static str,
+    client: IpAddr,
+    replayed: bool,
 }
 
 async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
@@ -46,20 +50,27 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     let mut labels = Labels {
         webhook: "unknown".into(),
         verifier: "none",
+        client: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        replayed: false,
     };
     let res = handle(&st, id, req, &mut labels).await;
     let outcome = match &res {
+        Ok(None) if labels.replayed => "replayed",
         Ok(None) => "accepted",
         Ok(Some(_)) => "challenge",
         Err(ApiError::Rejected(crate::verify::Reject::PluginError)) => "error",
         Err(ApiError::Rejected(_) | ApiError::TooLarge | ApiError::Malformed(_)) => "rejected",
         Err(ApiError::NotFound(_)) => "unknown_webhook",
         Err(ApiError::Unavailable { .. }) => "unavailable",
-        Err(ApiError::BodyTimeout) => "timeout",
+        Err(ApiError::BodyTimeout | ApiError::BodyTooSlow) => "timeout",
+        Err(ApiError::RateLimited { .. }) => "rate_limited",
+        Err(ApiError::Forbidden(_)) => "forbidden",
         Err(_) => "error",
     };
     if let Err(e) = &res {
         metrics::counter!(m::REJECTIONS_TOTAL, "reason" => e.reason()).increment(1);
+        tracing::debug!(client = %labels.client, webhook = %labels.webhook, reason = e.reason(),
+            "webhook request refused");
     }
     metrics::counter!(m::REQUESTS_TOTAL, "webhook" => labels.webhook, "verifier" => labels.verifier,
         "outcome" => outcome, "protocol" => proto)
@@ -86,6 +97,18 @@ async fn handle(
     req: Request,
     labels: &mut Labels,
 ) -> Result<Option<Reply>, ApiError> {
+    let conn = req.extensions().get::<ConnInfo>().cloned();
+    let peer = conn
+        .as_ref()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.addr.ip());
+    let client = st.clients.resolve(peer, req.headers());
+    labels.client = client;
+    if let Some(l) = &st.client_limiter {
+        l.check(client).map_err(|l| ApiError::RateLimited {
+            reason: "client_rate_limited",
+            retry_after: l.retry_after_secs,
+        })?;
+    }
     let entry = st
         .registry
         .get(&id)
@@ -98,8 +121,16 @@ async fn handle(
     {
         return Err(ApiError::MethodNotAllowed);
     }
+    if !entry.spec.source_allowed(client) {
+        return Err(ApiError::Forbidden("source_not_allowed"));
+    }
+    if let Some(l) = &entry.spec.rate_limit {
+        l.check().map_err(|l| ApiError::RateLimited {
+            reason: "webhook_rate_limited",
+            retry_after: l.retry_after_secs,
+        })?;
+    }
     let retry_after = st.cfg.kafka.retry_after_secs;
-    let mut held = st.budget.try_event()?;
     let limit = entry.spec.body_limit(st.cfg.server.max_body_bytes);
     let (parts, body) = req.into_parts();
     if let Some(len) = parts
@@ -112,9 +143,13 @@ async fn handle(
             return Err(ApiError::TooLarge);
         }
     }
-    let body = tokio::time::timeout(st.body_timeout, read_body(body, limit, &mut held))
-        .await
-        .map_err(|_| ApiError::BodyTimeout)??;
+    let mut held = st.budget.try_event(Claimant {
+        webhook: &id,
+        client,
+        conn: conn.as_ref().map(|c| &c.usage),
+    })?;
+    let body = crate::body::read(body, limit, &st.body_rules, &mut held).await?;
+    let signed_ts = crate::replay::signed_timestamp(&entry.spec.verifier, &parts.headers);
     metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => id.clone()).increment(body.len() as u64);
     let now_ms = (st.clock)();
     let unverified = UnverifiedRequest {
@@ -155,56 +190,50 @@ async fn handle(
                 let key = hookd_payload::template::resolve(template, &payload);
                 ev.set_idempotency_key(key);
             }
+            let ticket = match &st.replay {
+                None => None,
+                Some(guard) => {
+                    let key = crate::replay::key(
+                        ev.webhook_id(),
+                        entry.generation(),
+                        signed_ts,
+                        ev.body(),
+                    );
+                    match guard.check(key) {
+                        crate::replay::Verdict::Fresh(t) => Some(t),
+                        crate::replay::Verdict::Replay => {
+                            labels.replayed = true;
+                            metrics::counter!(m::REPLAYS_TOTAL, "webhook" => labels.webhook.clone())
+                                .increment(1);
+                            return Ok(None);
+                        }
+                        crate::replay::Verdict::InFlight => {
+                            return Err(ApiError::Unavailable {
+                                reason: "duplicate_in_flight",
+                                retry_after,
+                            })
+                        }
+                    }
+                }
+            };
             metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
             let r = st.publisher.publish(&ev).await;
             metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);
             drop(held);
             match r {
-                Ok(()) => Ok(None),
+                Ok(()) => {
+                    if let Some(t) = ticket {
+                        t.published();
+                    }
+                    Ok(None)
+                }
                 Err(e) => {
-                    tracing::warn!(webhook = %ev.webhook_id(), event = %ev.event_id(), error = %e,
+                    tracing::warn!(webhook = %ev.webhook_id(), event = %ev.event_id(),
+                        client = %labels.client, error = %e,
                         "event not acknowledged by kafka; answering 503");
                     Err(ApiError::from_publish(&e, retry_after))
                 }
             }
         }
     }
-}
-
-async fn read_body(
-    mut body: Body,
-    limit: u64,
-    held: &mut crate::admission::Held,
-) -> Result<bytes::Bytes, ApiError> {
-    // A body that arrives in one frame (the common small webhook) is kept as is, without a copy.
-    // Further frames are gathered into one buffer reserved from the body's remaining length, at
-    // most RESERVE_AHEAD ahead of what arrived: a claimed length allocates nothing the byte
-    // budget has not granted beyond that.
-    const RESERVE_AHEAD: u64 = 64 * 1024;
-    let mut first: Option<bytes::Bytes> = None;
-    let mut buf = BytesMut::new();
-    let mut total = 0u64;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::Malformed("request body could not be read"))?;
-        if let Ok(data) = frame.into_data() {
-            total += data.len() as u64;
-            if total > limit {
-                return Err(ApiError::TooLarge);
-            }
-            held.try_bytes(data.len())?;
-            if first.is_none() && buf.is_empty() {
-                first = Some(data);
-                continue;
-            }
-            if let Some(f) = first.take() {
-                let ahead = axum::body::HttpBody::size_hint(&body)
-                    .lower()
-                    .min(RESERVE_AHEAD);
-                buf.reserve(f.len() + data.len() + ahead as usize);
-                buf.extend_from_slice(&f);
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
 }

@@ -21,13 +21,19 @@ macro_rules! internal {
 
 mod admin;
 mod admission;
+mod body;
 pub mod cli;
+mod client_addr;
 mod clock;
 pub mod config;
+mod conn;
 mod daemon;
 mod error;
 mod ingress;
 mod metrics;
+mod proxy_protocol;
+mod ratelimit;
+mod replay;
 mod state;
 internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
 

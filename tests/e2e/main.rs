@@ -3,6 +3,7 @@
 mod admin;
 mod failure;
 mod h3;
+mod hostile;
 mod https;
 mod ingress;
 mod plugins;

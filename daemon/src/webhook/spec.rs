@@ -5,7 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde_json::Value;
+
+use crate::client_addr::{canonical, parse_cidr};
+use crate::ratelimit::{quota, WebhookLimiter};
 
 use crate::config::VerifyConfig;
 use crate::model::{VerifierKind, WebhookConfig, MASK};
@@ -58,9 +64,19 @@ pub struct Spec {
     pub strategy: Strategy,
     /// Workflows whose `WAIT_FOR_WEBHOOK` tasks this webhook's events may complete.
     pub receivers: BTreeMap<String, i64>,
+    /// `rateLimitPerSecond` / `rateLimitBurst`: the webhook's request rate limiter.
+    pub rate_limit: Option<WebhookLimiter>,
+    /// `allowedSourceCidrs` (empty: any source).
+    pub allowed_sources: Vec<IpNet>,
 }
 
 impl Spec {
+    /// Whether `client` may send to this webhook (`allowedSourceCidrs`).
+    pub fn source_allowed(&self, client: IpAddr) -> bool {
+        let ip = canonical(client);
+        self.allowed_sources.is_empty() || self.allowed_sources.iter().any(|n| n.contains(&ip))
+    }
+
     /// The effective body limit.
     pub fn body_limit(&self, default: u64) -> u64 {
         self.max_body_bytes.unwrap_or(default)
@@ -112,6 +128,18 @@ impl SpecBuilder {
                 .receiver_workflow_names_to_versions
                 .clone()
                 .unwrap_or_default(),
+            rate_limit: match c.rate_limit_per_second {
+                Some(r) => Some(WebhookLimiter::new(
+                    quota(r, c.rate_limit_burst).map_err(|e| format!("rateLimitPerSecond {e}"))?,
+                )),
+                None => None,
+            },
+            allowed_sources: c
+                .allowed_source_cidrs
+                .iter()
+                .flatten()
+                .filter_map(|s| parse_cidr(s).ok())
+                .collect(),
         })
     }
 
