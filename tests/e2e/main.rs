@@ -5,6 +5,7 @@ mod failure;
 mod h3;
 mod hostile;
 mod https;
+mod safety;
 mod ingress;
 mod plugins;
 mod sink;
