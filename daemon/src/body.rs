@@ -1,9 +1,12 @@
 //! Reading a provider request's body: each chunk charged to the admission budget as it
 //! arrives, cut off over the size limit (413), after `body_read_timeout_ms` in all (408
-//! `body_timeout`), or as soon as it falls behind the minimum rate (408 `body_too_slow`): once
-//! `min_body_rate_grace_ms` has passed, the bytes received must keep up with
-//! `min_body_rate_bytes_per_sec`, so unverified bytes are held no longer than the body actually
-//! streams.
+//! `body_timeout`), or as soon as it falls behind the minimum rate (408 `body_too_slow`), so
+//! unverified bytes are held no longer than the body actually streams.
+//!
+//! The minimum rate: the body starts with `min_body_rate_grace_ms` of credit; every chunk adds
+//! the time it is worth at `min_body_rate_bytes_per_sec`, but the credit never runs more than
+//! the grace ahead of now. So a body that keeps streaming at the minimum rate is never cut, and
+//! one that stalls — even after sending most of itself quickly — is cut within the grace.
 
 use std::time::Duration;
 
@@ -37,16 +40,22 @@ impl BodyRules {
         }
     }
 
-    /// When a body that started at `start` and has `received` bytes so far falls behind.
-    fn deadline(&self, start: Instant, received: u64) -> (Instant, ApiError) {
-        let total = start + self.timeout;
+    /// The minimum-rate deadline after a chunk of `len` bytes arrived at `now`, given the
+    /// deadline before it.
+    fn credit(&self, deadline: Instant, now: Instant, len: usize) -> Instant {
         if self.min_rate == 0 {
-            return (total, ApiError::BodyTimeout);
+            return deadline;
         }
-        let earned = Duration::from_secs_f64(received as f64 / self.min_rate as f64);
-        let slow = start + self.grace + earned;
-        if slow < total {
-            (slow, ApiError::BodyTooSlow)
+        let earned = Duration::from_secs_f64(len as f64 / self.min_rate as f64);
+        (deadline + earned).min(now + self.grace)
+    }
+
+    /// Which deadline comes first for a body that started at `start`: the minimum rate's
+    /// (`rate_deadline`) or the whole body's.
+    fn next(&self, start: Instant, rate_deadline: Instant) -> (Instant, ApiError) {
+        let total = start + self.timeout;
+        if self.min_rate > 0 && rate_deadline < total {
+            (rate_deadline, ApiError::BodyTooSlow)
         } else {
             (total, ApiError::BodyTimeout)
         }
@@ -69,14 +78,16 @@ pub async fn read(
     let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     let mut total = 0u64;
+    let mut rate_deadline = start + rules.grace;
     loop {
-        let (deadline, late) = rules.deadline(start, total);
+        let (deadline, late) = rules.next(start, rate_deadline);
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Err(late),
             Ok(None) => break,
             Ok(Some(f)) => f.map_err(|_| ApiError::Malformed("request body could not be read"))?,
         };
         if let Ok(data) = frame.into_data() {
+            rate_deadline = rules.credit(rate_deadline, Instant::now(), data.len());
             total += data.len() as u64;
             if total > limit {
                 return Err(ApiError::TooLarge);
@@ -111,19 +122,30 @@ mod tests {
             grace: Duration::from_secs(5),
         };
         let t = Instant::now();
-        let (d, e) = r.deadline(t, 0);
-        assert_eq!(d - t, Duration::from_secs(5));
+        let first = t + r.grace;
+        let (d, e) = r.next(t, first);
+        assert_eq!(d - t, Duration::from_secs(5), "no byte yet: the grace");
         assert!(matches!(e, ApiError::BodyTooSlow));
-        let (d, _) = r.deadline(t, 3000);
-        assert_eq!(d - t, Duration::from_secs(8), "each byte earns time");
-        let (d, e) = r.deadline(t, 1_000_000);
+        // 3000 bytes at t+1 s earn 3 s
+        let d1 = r.credit(first, t + Duration::from_secs(1), 3000);
+        assert_eq!(d1 - t, Duration::from_secs(6), "capped at now + grace");
+        let d2 = r.credit(first, t, 2000);
         assert_eq!(
-            d - t,
-            Duration::from_secs(30),
-            "never past the whole-body timeout"
+            d2 - t,
+            Duration::from_secs(5),
+            "never more than the grace ahead"
         );
+        // a steady sender at the rate keeps its deadline moving
+        let mut d = first;
+        for s in 1..=20 {
+            d = r.credit(d, t + Duration::from_secs(s), 1000);
+            assert!(d > t + Duration::from_secs(s));
+        }
+        // the whole-body timeout still applies
+        let (d, e) = r.next(t, t + Duration::from_secs(40));
+        assert_eq!(d - t, Duration::from_secs(30));
         assert!(matches!(e, ApiError::BodyTimeout));
         let off = BodyRules { min_rate: 0, ..r };
-        assert_eq!(off.deadline(t, 0).0 - t, Duration::from_secs(30));
+        assert_eq!(off.next(t, first).0 - t, Duration::from_secs(30));
     }
 }

@@ -18,6 +18,7 @@ use crate::conn::ConnInfo;
 use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};
 use crate::metrics as m;
+use crate::replay;
 use crate::state::AppState;
 use crate::verify::{Reply, VerifyContext};
 
@@ -149,7 +150,7 @@ async fn handle(
         conn: conn.as_ref().map(|c| &c.usage),
     })?;
     let body = crate::body::read(body, limit, &st.body_rules, &mut held).await?;
-    let signed_ts = crate::replay::signed_timestamp(&entry.spec.verifier, &parts.headers);
+    let signed_ts = replay::signed_timestamp(&entry.spec.verifier, &parts.headers);
     metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => id.clone()).increment(body.len() as u64);
     let now_ms = (st.clock)();
     let unverified = UnverifiedRequest {
@@ -193,21 +194,17 @@ async fn handle(
             let ticket = match &st.replay {
                 None => None,
                 Some(guard) => {
-                    let key = crate::replay::key(
-                        ev.webhook_id(),
-                        entry.generation(),
-                        signed_ts,
-                        ev.body(),
-                    );
-                    match guard.check(key) {
-                        crate::replay::Verdict::Fresh(t) => Some(t),
-                        crate::replay::Verdict::Replay => {
+                    let key =
+                        replay::key(ev.webhook_id(), entry.generation(), signed_ts, ev.body());
+                    match replay::admit(guard, key, st.cfg.ack_timeout()).await {
+                        replay::Admit::Fresh(t) => Some(t),
+                        replay::Admit::Replay => {
                             labels.replayed = true;
                             metrics::counter!(m::REPLAYS_TOTAL, "webhook" => labels.webhook.clone())
                                 .increment(1);
                             return Ok(None);
                         }
-                        crate::replay::Verdict::InFlight => {
+                        replay::Admit::Busy => {
                             return Err(ApiError::Unavailable {
                                 reason: "duplicate_in_flight",
                                 retry_after,
@@ -217,9 +214,9 @@ async fn handle(
                 }
             };
             metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
-            let r = st.publisher.publish(&ev).await;
+            let (webhook, event) = (ev.webhook_id().to_owned(), ev.event_id().to_owned());
+            let r = st.publisher.publish(ev, held).await;
             metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);
-            drop(held);
             match r {
                 Ok(()) => {
                     if let Some(t) = ticket {
@@ -228,8 +225,7 @@ async fn handle(
                     Ok(None)
                 }
                 Err(e) => {
-                    tracing::warn!(webhook = %ev.webhook_id(), event = %ev.event_id(),
-                        client = %labels.client, error = %e,
+                    tracing::warn!(%webhook, %event, client = %labels.client, error = %e,
                         "event not acknowledged by kafka; answering 503");
                     Err(ApiError::from_publish(&e, retry_after))
                 }

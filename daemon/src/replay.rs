@@ -5,9 +5,10 @@
 //! The key is SHA-256 over the webhook (id and generation) and what the provider signed: the
 //! body, plus the signed timestamp for Stripe (`t=`), Slack and SendGrid. Unsigned headers such
 //! as `X-GitHub-Delivery` are not part of it, so inventing delivery ids does not make a captured
-//! request new. A key is remembered only once Kafka acknowledged the event: a request answered
-//! 503 can be retried. While a first copy is still waiting for Kafka, a second one is answered
-//! 503 (`duplicate_in_flight`, with `Retry-After`) and its retry then finds the outcome.
+//! request new. A key counts as published only once Kafka acknowledged the event: a request
+//! answered 503 can be retried. A copy that arrives while the first is still waiting for Kafka
+//! waits for that outcome (the first published: answered 200 as a replay; it failed: this copy
+//! publishes).
 //!
 //! Memory: at most `server.replay_max_entries` keys (about 120 bytes each with the map and the
 //! expiry queue: 12 MB at the default 100,000); when full, the oldest are forgotten before
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::verify::{sendgrid, slack, stripe, Verifier};
 
@@ -37,10 +39,17 @@ pub struct ReplayGuard {
     inner: Mutex<Inner>,
 }
 
+/// A key's state: waiting for Kafka (the receiver turns `true` once published; its sender is
+/// dropped if the publish failed), or published.
+enum State {
+    Pending(watch::Receiver<bool>),
+    Published,
+}
+
 #[derive(Default)]
 struct Inner {
-    /// Key → (first seen, published).
-    seen: HashMap<Key, (Instant, bool)>,
+    /// Key → (first seen, state).
+    seen: HashMap<Key, (Instant, State)>,
     /// Keys by first-seen time (entries whose key was since removed or re-added are skipped).
     order: VecDeque<(Key, Instant)>,
 }
@@ -51,8 +60,18 @@ pub enum Verdict {
     Fresh(Ticket),
     /// Already published within the window: answer 200, publish nothing.
     Replay,
-    /// A copy is waiting for Kafka right now.
-    InFlight,
+    /// A copy is waiting for Kafka right now: wait for its outcome, then check again.
+    InFlight(Outcome),
+}
+
+/// The outcome of a copy in flight.
+pub struct Outcome(watch::Receiver<bool>);
+
+impl Outcome {
+    /// Resolves once the copy in flight was published or failed.
+    pub async fn settled(mut self) {
+        let _ = self.0.wait_for(|published| *published).await;
+    }
 }
 
 /// A fresh key reserved while its event is published; forgotten if dropped unpublished.
@@ -61,6 +80,7 @@ pub struct Ticket {
     key: Key,
     at: Instant,
     done: bool,
+    tx: watch::Sender<bool>,
 }
 
 impl ReplayGuard {
@@ -80,11 +100,10 @@ impl ReplayGuard {
         let now = Instant::now();
         let mut inner = self.inner.lock().unwrap();
         inner.expire(now, self.window);
-        if let Some((_, published)) = inner.seen.get(&key) {
-            return if *published {
-                Verdict::Replay
-            } else {
-                Verdict::InFlight
+        if let Some((_, state)) = inner.seen.get(&key) {
+            return match state {
+                State::Published => Verdict::Replay,
+                State::Pending(rx) => Verdict::InFlight(Outcome(rx.clone())),
             };
         }
         while inner.seen.len() >= self.max {
@@ -96,7 +115,8 @@ impl ReplayGuard {
                 metrics::counter!(crate::metrics::REPLAY_EVICTIONS_TOTAL).increment(1);
             }
         }
-        inner.seen.insert(key, (now, false));
+        let (tx, rx) = watch::channel(false);
+        inner.seen.insert(key, (now, State::Pending(rx)));
         inner.order.push_back((key, now));
         if inner.order.len() > 2 * self.max {
             // Removed keys leave their queue entries behind; drop them now and then.
@@ -108,6 +128,7 @@ impl ReplayGuard {
             key,
             at: now,
             done: false,
+            tx,
         })
     }
 
@@ -138,8 +159,10 @@ impl Ticket {
         self.done = true;
         let mut inner = self.guard.inner.lock().unwrap();
         if let Some(e) = inner.seen.get_mut(&self.key).filter(|e| e.0 == self.at) {
-            e.1 = true;
+            e.1 = State::Published;
         }
+        drop(inner);
+        let _ = self.tx.send(true);
     }
 }
 
@@ -150,12 +173,36 @@ impl Drop for Ticket {
             if inner
                 .seen
                 .get(&self.key)
-                .is_some_and(|e| e.0 == self.at && !e.1)
+                .is_some_and(|e| e.0 == self.at && matches!(e.1, State::Pending(_)))
             {
                 inner.seen.remove(&self.key);
             }
         }
     }
+}
+
+/// What ingress does with a verified event.
+pub enum Admit {
+    /// Publish it, then [`Ticket::published`].
+    Fresh(Ticket),
+    /// Answer 200 without publishing.
+    Replay,
+    /// A copy stayed in flight past every wait (503 `duplicate_in_flight`).
+    Busy,
+}
+
+/// Checks `key`, waiting (at most `wait` each time, a few times) for a copy in flight to settle.
+pub async fn admit(guard: &Arc<ReplayGuard>, key: Key, wait: Duration) -> Admit {
+    for _ in 0..3 {
+        match guard.check(key) {
+            Verdict::Fresh(t) => return Admit::Fresh(t),
+            Verdict::Replay => return Admit::Replay,
+            Verdict::InFlight(o) => {
+                let _ = tokio::time::timeout(wait + Duration::from_millis(500), o.settled()).await;
+            }
+        }
+    }
+    Admit::Busy
 }
 
 /// The replay key of a verified request to webhook `webhook_id` (generation `generation`):
@@ -205,8 +252,11 @@ mod tests {
         let Verdict::Fresh(t) = g.check(k(1)) else {
             panic!("fresh")
         };
-        assert!(matches!(g.check(k(1)), Verdict::InFlight));
+        let Verdict::InFlight(waiting) = g.check(k(1)) else {
+            panic!("in flight")
+        };
         t.published();
+        futures::executor::block_on(waiting.settled());
         assert!(matches!(g.check(k(1)), Verdict::Replay));
         std::thread::sleep(Duration::from_millis(250));
         assert!(matches!(g.check(k(1)), Verdict::Fresh(_)));
@@ -218,7 +268,11 @@ mod tests {
         let Verdict::Fresh(t) = g.check(k(2)) else {
             panic!("fresh")
         };
+        let Verdict::InFlight(waiting) = g.check(k(2)) else {
+            panic!("in flight")
+        };
         drop(t);
+        futures::executor::block_on(waiting.settled());
         assert!(matches!(g.check(k(2)), Verdict::Fresh(_)));
     }
 
