@@ -68,8 +68,12 @@ pub fn routes(state: Arc<AppState>) -> Router {
     let (api, _) = protected().split_for_parts();
     let (open, _) = open().split_for_parts();
     let instance: Arc<str> = state.registry.instance.as_str().into();
+    // Bodies a little over the definition limit still reach the handlers, which answer 413
+    // with the usual JSON error; far larger ones get axum's own 413.
+    let body_limit = state.cfg.server.max_webhook_config_bytes + 64 * 1024;
     open.merge(api.route_layer(middleware::from_fn_with_state(state.clone(), auth)))
         .fallback(|| async { ApiError::NotFound("not_found") })
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(middleware::map_response(move |r: Response| {
             let instance = instance.clone();
             async move { crate::error::conductor_shape(r, &instance) }
@@ -197,6 +201,14 @@ fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
+/// A webhook definition over `server.max_webhook_config_bytes` is a 413.
+fn within_limit(st: &AppState, body: &Bytes) -> Result<(), ApiError> {
+    if body.len() > st.cfg.server.max_webhook_config_bytes {
+        return Err(ApiError::TooLarge);
+    }
+    Ok(())
+}
+
 /// `GET /api/metadata/webhook`.
 #[utoipa::path(get, path = "/api/metadata/webhook", tag = "webhooks", security(("x_authorization" = []), ("bearer" = [])),
     responses((status = 200, description = "Every webhook, secrets masked", body = Vec<WebhookConfig>),
@@ -255,6 +267,7 @@ async fn create(
     Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<WebhookConfig>, ApiError> {
+    within_limit(&st, &body)?;
     let mut cfg: WebhookConfig = parse(&body)?;
     cfg.created_by = Some(principal.name);
     let rec = st.registry.prepare_create(cfg)?;
@@ -283,7 +296,10 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<WebhookConfig>, ApiError> {
-    let cfg: WebhookConfig = parse(&body)?;
+    within_limit(&st, &body)?;
+    let mut cfg: WebhookConfig = parse(&body)?;
+    // `createdBy` is never the caller's to choose (the registry keeps the creator's).
+    cfg.created_by = Some(st.cfg.server.admin_principal.clone());
     if cfg.id.as_deref().is_some_and(|b| b != id) {
         return Err(ApiError::BadRequest(
             "id in the body differs from the path".into(),

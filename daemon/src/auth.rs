@@ -143,7 +143,7 @@ impl Authenticator {
         match p.role {
             KeyRole::Admin => Ok(p),
             KeyRole::Read if method == Method::GET || method == Method::HEAD => Ok(p),
-            KeyRole::Read => Err(ApiError::Forbidden),
+            KeyRole::Read => Err(ApiError::ReadOnly),
         }
     }
 
@@ -283,7 +283,7 @@ mod tests {
         let h = headers("x-authorization", &r);
         assert_eq!(a.authorize(&Method::GET, &h).unwrap().role, KeyRole::Read);
         for m in [Method::PUT, Method::POST, Method::DELETE] {
-            assert!(matches!(a.authorize(&m, &h), Err(ApiError::Forbidden)));
+            assert!(matches!(a.authorize(&m, &h), Err(ApiError::ReadOnly)));
         }
         let st = headers("x-authorization", "static-admin-token");
         assert_eq!(a.authorize(&Method::DELETE, &st).unwrap().name, "admin");

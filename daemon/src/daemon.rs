@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::admission::Budget;
+use crate::client_addr::ClientResolver;
 use crate::clock::{system_clock, Clock};
 use crate::config::Config;
 pub use crate::error::StartError;
@@ -24,7 +25,8 @@ use crate::plugin::PluginLink;
 use crate::reload::{Reloaded, Reloader};
 pub(crate) use crate::state::AppState;
 use crate::webhook::{ConfigSync, Registry, SpecBuilder};
-use crate::{admin, console, h3, ingress, kafka, metrics, plugin, seal, server, sink, tls};
+use crate::{admin, admission, body, console, h3, ingress, kafka, metrics, plugin};
+use crate::{ratelimit, replay, seal, server, sink, tls};
 
 /// The provider-facing router: `POST /webhook/{id}`.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -191,16 +193,22 @@ impl Daemon {
             registry,
             sync,
             publisher,
-            budget: Budget::new(
-                cfg.kafka.max_inflight_events,
-                cfg.kafka.max_inflight_bytes,
-                cfg.kafka.retry_after_secs,
-            ),
+            budget: Budget::new(admission::Sizes::from_config(&cfg)),
             ready: ready_rx,
             draining: Arc::default(),
             metrics,
             clock: opts.clock.unwrap_or_else(system_clock),
-            body_timeout: Duration::from_millis(cfg.server.body_read_timeout_ms),
+            body_rules: body::BodyRules::from_config(&cfg.server),
+            clients: ClientResolver::new(cfg.server.trusted_proxy_nets()),
+            client_limiter: ratelimit::ClientLimiter::new(
+                cfg.server.client_rate_limit_per_sec,
+                cfg.server.client_rate_limit_burst,
+                cfg.server.max_tracked_clients,
+            ),
+            replay: replay::ReplayGuard::new(
+                Duration::from_secs(cfg.server.replay_window_secs),
+                cfg.server.replay_max_entries,
+            ),
             history: history.clone(),
             plugins,
             auth,
@@ -302,6 +310,7 @@ impl Daemon {
                 tcp_app(),
                 None,
                 limits.clone(),
+                state.clients.clone(),
                 shutdown_rx.clone(),
             ));
         }
@@ -311,6 +320,7 @@ impl Daemon {
                 tcp_app(),
                 Some(acceptor),
                 limits.clone(),
+                state.clients.clone(),
                 shutdown_rx.clone(),
             ));
         }
@@ -327,7 +337,8 @@ impl Daemon {
             admin,
             admin::routes(state.clone()).merge(console::routes(state.clone(), listeners)),
             None,
-            limits,
+            server::ConnLimits::admin(&cfg.server),
+            ClientResolver::default(),
             shutdown_rx.clone(),
         ));
         let reloader = Arc::new(Reloader {

@@ -27,7 +27,7 @@ pub enum ApiError {
     Unauthorized,
     /// Valid credentials whose identity may not do this (a `read` key on anything but GET).
     #[error("this identity may only read")]
-    Forbidden,
+    ReadOnly,
     /// Verification failed.
     #[error("verification failed: {0}")]
     Rejected(Reject),
@@ -43,6 +43,20 @@ pub enum ApiError {
     /// Body not received in time.
     #[error("request body not received in time")]
     BodyTimeout,
+    /// Body arriving slower than `server.min_body_rate_bytes_per_sec`.
+    #[error("request body arriving too slowly")]
+    BodyTooSlow,
+    /// Over a rate limit (429); `Retry-After` seconds.
+    #[error("too many requests")]
+    RateLimited {
+        /// Reason code (`client_rate_limited`, `webhook_rate_limited`).
+        reason: &'static str,
+        /// `Retry-After` seconds.
+        retry_after: u64,
+    },
+    /// The source address may not use this webhook (403).
+    #[error("this source address may not send to this webhook")]
+    Forbidden(&'static str),
     /// Malformed request (unreadable body, …).
     #[error("{0}")]
     Malformed(&'static str),
@@ -69,12 +83,14 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::ReadOnly => StatusCode::FORBIDDEN,
             ApiError::Rejected(r) => r.status(),
             ApiError::BadRequest(_) | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BodyTimeout | ApiError::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -86,12 +102,15 @@ impl ApiError {
         match self {
             ApiError::NotFound(r) => r,
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden => "forbidden",
+            ApiError::ReadOnly => "forbidden",
             ApiError::Rejected(r) => r.reason(),
             ApiError::BadRequest(_) => "invalid",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge => "too_large",
             ApiError::BodyTimeout => "body_timeout",
+            ApiError::BodyTooSlow => "body_too_slow",
+            ApiError::RateLimited { reason, .. } => reason,
+            ApiError::Forbidden(r) => r,
             ApiError::Malformed(_) => "malformed",
             ApiError::Unavailable { reason, .. } => reason,
             ApiError::Internal => "internal",
@@ -119,6 +138,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("not_found"),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::TooLarge => ApiError::TooLarge,
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "webhook store unavailable");
                 ApiError::Unavailable {
@@ -154,7 +174,8 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status(), Json(body)).into_response();
         resp.extensions_mut().insert(parts);
         match &self {
-            ApiError::Unavailable { retry_after, .. } => {
+            ApiError::Unavailable { retry_after, .. }
+            | ApiError::RateLimited { retry_after, .. } => {
                 resp.headers_mut()
                     .insert(http::header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }

@@ -1,24 +1,25 @@
-//! `POST /webhook/{id}`: look up, read the body within limits, verify over the raw bytes,
-//! publish, and answer 2xx only once Kafka has the event.
+//! `POST /webhook/{id}`: the cheap checks (client rate limit, lookup, method, source
+//! allow-list, webhook rate limit, `Content-Length`), then admission, the body read within
+//! limits, verification over the raw bytes, replay protection, publishing, and a 2xx only once
+//! Kafka has the event.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use bytes::BytesMut;
 use http::{StatusCode, Version};
-use http_body_util::BodyExt;
 use tracing::Instrument;
 
+use crate::admission::Claimant;
+use crate::conn::ConnInfo;
 use crate::error::ApiError;
 use crate::event::{UnverifiedRequest, Verified};
 use crate::metrics as m;
+use crate::replay;
 use crate::state::AppState;
 use crate::verify::{Reply, VerifyContext};
 
@@ -42,23 +43,30 @@ pub fn protocol(v: Version) -> &'static str {
 struct Labels {
     webhook: String,
     verifier: &'static str,
+    client: IpAddr,
+    replayed: bool,
 }
 
 async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
     let start = Instant::now();
     let proto = protocol(req.version());
-    // Every log line of the request carries the client's address (the TCP or QUIC peer; a load
-    // balancer's address when one is in front).
-    let client = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
-    let span = tracing::info_span!("request", client = client.as_deref().unwrap_or("-"));
+    // The client: the TCP or QUIC peer, or what a trusted proxy says it is (`client_addr`).
+    // Every log line of the request carries it.
+    let conn = req.extensions().get::<ConnInfo>().cloned();
+    let peer = conn
+        .as_ref()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.addr.ip());
+    let client = st.clients.resolve(peer, req.headers());
+    let span = tracing::info_span!("request", client = %client);
     let mut labels = Labels {
         webhook: "unknown".into(),
         verifier: "none",
+        client,
+        replayed: false,
     };
-    let res = handle(&st, id, req, &mut labels).instrument(span).await;
+    let res = handle(&st, id, req, conn, &mut labels)
+        .instrument(span)
+        .await;
     let (reason, response) = match res {
         Ok(None) => (None, StatusCode::OK.into_response()),
         Ok(Some(r)) => (
@@ -77,7 +85,9 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     let outcome = m::outcome(status.as_u16());
     match reason {
         Some(r) if status.is_client_error() => {
-            metrics::counter!(m::REJECTIONS_TOTAL, "reason" => r).increment(1)
+            metrics::counter!(m::REJECTIONS_TOTAL, "reason" => r).increment(1);
+            tracing::debug!(client = %labels.client, webhook = %labels.webhook, reason = r,
+                "webhook request refused");
         }
         Some(r) if status.is_server_error() => {
             metrics::counter!(m::REQUEST_ERRORS_TOTAL, "reason" => r).increment(1)
@@ -99,8 +109,16 @@ async fn handle(
     st: &AppState,
     id: String,
     req: Request,
+    conn: Option<ConnInfo>,
     labels: &mut Labels,
 ) -> Result<Option<Reply>, ApiError> {
+    let client = labels.client;
+    if let Some(l) = &st.client_limiter {
+        l.check(client).map_err(|l| ApiError::RateLimited {
+            reason: "client_rate_limited",
+            retry_after: l.retry_after_secs,
+        })?;
+    }
     let entry = st
         .registry
         .get(&id)
@@ -120,8 +138,16 @@ async fn handle(
     {
         return Err(ApiError::MethodNotAllowed);
     }
+    if !entry.spec.source_allowed(client) {
+        return Err(ApiError::Forbidden("source_not_allowed"));
+    }
+    if let Some(l) = &entry.spec.rate_limit {
+        l.check().map_err(|l| ApiError::RateLimited {
+            reason: "webhook_rate_limited",
+            retry_after: l.retry_after_secs,
+        })?;
+    }
     let retry_after = st.cfg.kafka.retry_after_secs;
-    let mut held = st.budget.try_event()?;
     let limit = entry.spec.body_limit(st.cfg.server.max_body_bytes);
     let (parts, body) = req.into_parts();
     if let Some(len) = parts
@@ -134,9 +160,13 @@ async fn handle(
             return Err(ApiError::TooLarge);
         }
     }
-    let body = tokio::time::timeout(st.body_timeout, read_body(body, limit, &mut held))
-        .await
-        .map_err(|_| ApiError::BodyTimeout)??;
+    let mut held = st.budget.try_event(Claimant {
+        webhook: &id,
+        client,
+        conn: conn.as_ref().map(|c| &c.usage),
+    })?;
+    let body = crate::body::read(body, limit, &st.body_rules, &mut held).await?;
+    let signed_ts = replay::signed_timestamp(&entry.spec.verifier, &parts.headers);
     metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => labels.webhook.clone())
         .increment(body.len() as u64);
     let now_ms = (st.clock)();
@@ -178,56 +208,45 @@ async fn handle(
                 let key = hookd_payload::template::resolve(template, &payload);
                 ev.set_idempotency_key(key);
             }
+            let ticket = match &st.replay {
+                None => None,
+                Some(guard) => {
+                    let key =
+                        replay::key(ev.webhook_id(), entry.generation(), signed_ts, ev.body());
+                    match replay::admit(guard, key, st.cfg.ack_timeout()).await {
+                        replay::Admit::Fresh(t) => Some(t),
+                        replay::Admit::Replay => {
+                            labels.replayed = true;
+                            metrics::counter!(m::REPLAYS_TOTAL, "webhook" => labels.webhook.clone())
+                                .increment(1);
+                            return Ok(None);
+                        }
+                        replay::Admit::Busy => {
+                            return Err(ApiError::Unavailable {
+                                reason: "duplicate_in_flight",
+                                retry_after,
+                            })
+                        }
+                    }
+                }
+            };
             metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
-            let r = st.publisher.publish(&ev).await;
+            let (webhook, event) = (ev.webhook_id().to_owned(), ev.event_id().to_owned());
+            let r = st.publisher.publish(ev, held).await;
             metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);
-            drop(held);
             match r {
-                Ok(()) => Ok(None),
+                Ok(()) => {
+                    if let Some(t) = ticket {
+                        t.published();
+                    }
+                    Ok(None)
+                }
                 Err(e) => {
-                    tracing::warn!(webhook = %ev.webhook_id(), event = %ev.event_id(), error = %e,
+                    tracing::warn!(%webhook, %event, client = %labels.client, error = %e,
                         "event not acknowledged by kafka; answering 503");
                     Err(ApiError::from_publish(&e, retry_after))
                 }
             }
         }
     }
-}
-
-async fn read_body(
-    mut body: Body,
-    limit: u64,
-    held: &mut crate::admission::Held,
-) -> Result<bytes::Bytes, ApiError> {
-    // A body that arrives in one frame (the common small webhook) is kept as is, without a copy.
-    // Further frames are gathered into one buffer reserved from the body's remaining length, at
-    // most RESERVE_AHEAD ahead of what arrived: a claimed length allocates nothing the byte
-    // budget has not granted beyond that.
-    const RESERVE_AHEAD: u64 = 64 * 1024;
-    let mut first: Option<bytes::Bytes> = None;
-    let mut buf = BytesMut::new();
-    let mut total = 0u64;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::Malformed("request body could not be read"))?;
-        if let Ok(data) = frame.into_data() {
-            total += data.len() as u64;
-            if total > limit {
-                return Err(ApiError::TooLarge);
-            }
-            held.try_bytes(data.len())?;
-            if first.is_none() && buf.is_empty() {
-                first = Some(data);
-                continue;
-            }
-            if let Some(f) = first.take() {
-                let ahead = axum::body::HttpBody::size_hint(&body)
-                    .lower()
-                    .min(RESERVE_AHEAD);
-                buf.reserve(f.len() + data.len() + ahead as usize);
-                buf.extend_from_slice(&f);
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
 }

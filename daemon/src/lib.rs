@@ -21,18 +21,37 @@ macro_rules! internal {
 
 mod admin;
 mod admission;
+mod body;
 pub mod cli;
 mod clock;
 pub mod config;
+mod conn;
 mod console;
 mod daemon;
 mod error;
 mod ingress;
 mod metrics;
 mod openapi;
+mod proxy_protocol;
+mod ratelimit;
 mod reload;
+mod replay;
 mod state;
-internal!(auth, event, h3, kafka, model, plugin, seal, server, sink, tls, verify, webhook);
+internal!(
+    auth,
+    client_addr,
+    event,
+    h3,
+    kafka,
+    model,
+    plugin,
+    seal,
+    server,
+    sink,
+    tls,
+    verify,
+    webhook
+);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};

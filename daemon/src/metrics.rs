@@ -30,6 +30,17 @@ pub const INFLIGHT_EVENTS: &str = "hookd_inflight_events";
 pub const BYTES_IN_TOTAL: &str = "hookd_request_body_bytes_total";
 /// Admin API requests by `method` and `status`.
 pub const ADMIN_REQUESTS_TOTAL: &str = "hookd_admin_requests_total";
+/// Verified requests answered 200 without publishing because this instance already published
+/// the same signed content within `server.replay_window_secs`.
+pub const REPLAYS_TOTAL: &str = "hookd_replays_total";
+/// Replay keys forgotten before their window ended because `server.replay_max_entries` was
+/// reached.
+pub const REPLAY_EVICTIONS_TOTAL: &str = "hookd_replay_evictions_total";
+/// TCP connections closed by hookd before or between requests, by `listener` (`provider`,
+/// `admin`) and `reason`: `max_connections`, `max_connections_per_client`, `proxy_protocol`,
+/// `tls_handshake`, `idle` (no request head within `header_read_timeout_ms`, or an HTTP/2
+/// connection without streams for `idle_timeout_ms`).
+pub const CONNECTIONS_CLOSED_TOTAL: &str = "hookd_connections_closed_total";
 
 /// QUIC connection attempts by `action`: `accepted`, `retry` (address validation requested),
 /// `refused` (connection limit or shutting down).
@@ -288,6 +299,18 @@ fn describe() {
     describe_counter!(
         ADMIN_REQUESTS_TOTAL,
         "Admin API requests by method and status"
+    );
+    describe_counter!(
+        REPLAYS_TOTAL,
+        "Verified requests answered without publishing: a replay of content already published"
+    );
+    describe_counter!(
+        REPLAY_EVICTIONS_TOTAL,
+        "Replay keys forgotten early because server.replay_max_entries was reached"
+    );
+    describe_counter!(
+        CONNECTIONS_CLOSED_TOTAL,
+        "TCP connections closed by hookd before or between requests, by listener and reason"
     );
     describe_counter!(
         PLUGIN_ERRORS_TOTAL,

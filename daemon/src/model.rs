@@ -99,6 +99,17 @@ pub struct WebhookConfig {
     /// hookd, `SENDGRID`: earlier public keys that still verify during a rotation; masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_keys: Option<Vec<String>>,
+    /// hookd: requests per second this webhook accepts (fractions allowed; absent = no limit);
+    /// over it: 429 with `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_second: Option<f64>,
+    /// hookd: burst of `rateLimitPerSecond` (default: the rate rounded up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_burst: Option<u32>,
+    /// hookd: source addresses allowed to send (CIDRs or addresses; absent or empty = any);
+    /// others get 403.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_source_cidrs: Option<Vec<String>>,
 }
 
 /// The `verifier` enum. Orkes values are kept verbatim; hookd adds its own without breaking them.
@@ -143,14 +154,10 @@ impl WebhookConfig {
             return Err(bad("name is required"));
         }
         if let Some(id) = &self.id {
-            if id.is_empty()
-                || id.len() > 128
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            {
+            if !valid_id(id) {
                 return Err(bad(
-                    "id must be 1-128 characters of letters, digits, '-', '_' or '.'",
+                    "id must be 1-128 characters of letters, digits, '-', '_' or '.', starting \
+                     with a letter or digit",
                 ));
             }
         }
@@ -198,6 +205,52 @@ impl WebhookConfig {
         if let Some(m) = self.max_body_bytes {
             if m == 0 {
                 return Err(bad("maxBodyBytes must be greater than 0"));
+            }
+        }
+        if let Some(r) = self.rate_limit_per_second {
+            if !r.is_finite() || r <= 0.0 || r > 1_000_000.0 {
+                return Err(bad(
+                    "rateLimitPerSecond must be greater than 0 and at most 1000000",
+                ));
+            }
+        }
+        match self.rate_limit_burst {
+            Some(_) if self.rate_limit_per_second.is_none() => {
+                return Err(bad("rateLimitBurst needs rateLimitPerSecond"));
+            }
+            Some(b) if b == 0 || b > 1_000_000 => {
+                return Err(bad("rateLimitBurst must be between 1 and 1000000"));
+            }
+            _ => {}
+        }
+        for (i, c) in self.allowed_source_cidrs.iter().flatten().enumerate() {
+            crate::client_addr::parse_cidr(c)
+                .map_err(|m| bad(format!("allowedSourceCidrs[{i}]: {m}")))?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a secret, secret key, header value or plugin secret equal to the mask `"***"`
+    /// (which would otherwise become the real secret, and anyone could send it). On an update,
+    /// call it after [`WebhookConfig::keep_masked_secrets_from`]: a mask left then had no
+    /// stored value to keep (a new field, or a renamed header).
+    pub fn check_no_masks(&self) -> Result<(), ModelError> {
+        let masked = |v: &Option<String>| v.as_deref() == Some(MASK);
+        let hint = "is the mask \"***\" and there is no stored value to keep: send the real value";
+        if masked(&self.secret_value) {
+            return Err(bad(format!("secretValue {hint}")));
+        }
+        if masked(&self.secret_key) {
+            return Err(bad(format!("secretKey {hint}")));
+        }
+        for (k, v) in self.headers.iter().flatten() {
+            if v == MASK {
+                return Err(bad(format!("headers.{k} {hint}")));
+            }
+        }
+        for (i, v) in self.plugin_secrets.iter().flatten().enumerate() {
+            if v == MASK {
+                return Err(bad(format!("pluginSecrets[{i}] {hint}")));
             }
         }
         Ok(())
@@ -320,6 +373,18 @@ impl WebhookConfig {
     pub fn body_limit(&self, default: u64) -> u64 {
         self.max_body_bytes.unwrap_or(default)
     }
+}
+
+/// A webhook id: `[A-Za-z0-9][A-Za-z0-9._-]{0,127}` (so never `.`, `..` or any other
+/// all-dots name, which paths and files would misread).
+pub fn valid_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && b[0].is_ascii_alphanumeric()
+        && b
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 impl VerifierKind {
@@ -447,6 +512,53 @@ mod tests {
         c.expression = Some(" ".into());
         c.evaluator_type = Some(String::new());
         assert!(c.validate_fields().is_ok());
+    }
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "A9", "gh.push-1_x", &"x".repeat(128)] {
+            assert!(valid_id(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "...", ".a", "-a", "_a", "a/b", "a b", &"x".repeat(129)] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+        let mut c = gh();
+        c.id = Some("..".into());
+        assert!(c.validate_fields().unwrap_err().to_string().contains("id"));
+    }
+
+    #[test]
+    fn masks_are_never_secrets() {
+        let mut c = gh();
+        c.check_no_masks().unwrap();
+        c.secret_value = Some(MASK.into());
+        assert!(c.check_no_masks().unwrap_err().to_string().contains("secretValue"));
+        let mut c = gh();
+        c.headers = Some([("X-Token".to_string(), MASK.to_string())].into());
+        assert!(c.check_no_masks().unwrap_err().to_string().contains("headers.X-Token"));
+        let mut c = gh();
+        c.plugin_secrets = Some(vec!["real".into(), MASK.into()]);
+        assert!(c.check_no_masks().unwrap_err().to_string().contains("pluginSecrets[1]"));
+        // an update that renames a header key cannot keep a value stored under the old key
+        let stored = gh();
+        let mut upd = stored.masked();
+        upd.headers = Some([("X-Other".to_string(), MASK.to_string())].into());
+        upd.keep_masked_secrets_from(&stored);
+        assert!(upd.check_no_masks().unwrap_err().to_string().contains("headers.X-Other"));
+    }
+
+    #[test]
+    fn rate_limits_and_cidrs_are_checked() {
+        let mut c = gh();
+        c.rate_limit_per_second = Some(0.0);
+        assert!(c.validate_fields().unwrap_err().to_string().contains("rateLimitPerSecond"));
+        let mut c = gh();
+        c.rate_limit_burst = Some(5);
+        assert!(c.validate_fields().unwrap_err().to_string().contains("rateLimitBurst"));
+        let mut c = gh();
+        c.allowed_source_cidrs = Some(vec!["10.0.0.0/8".into(), "nope".into()]);
+        let e = c.validate_fields().unwrap_err().to_string();
+        assert!(e.contains("allowedSourceCidrs[1]"), "{e}");
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! Serves an axum `Router` over TCP, plain (HTTP/1.1 + h2c) or TLS (ALPN h2/http1.1), with
-//! header limits, timeouts, a connection cap and graceful draining.
+//! header limits, timeouts from accept, connection caps (per listener and per client address),
+//! optional PROXY protocol headers, and graceful draining. What happens on one connection is in
+//! `crate::conn`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
+use crate::client_addr::ClientResolver;
 use crate::config::ServerConfig;
+use crate::conn::{self, Activity, ClientConns, ConnInfo, Lifetime};
+use crate::metrics::CONNECTIONS_CLOSED_TOTAL;
+use crate::proxy_protocol::{self, Source};
 
 /// Limits applied to every connection of a listener.
 #[derive(Clone, Debug)]
@@ -22,23 +29,46 @@ pub struct ConnLimits {
     pub max_headers: usize,
     /// Max request head bytes.
     pub max_header_bytes: usize,
-    /// Header read (and keep-alive idle) timeout.
+    /// Time from accept (or the previous response) to a complete request head; bounds the
+    /// PROXY header and the TLS handshake too.
     pub header_read_timeout: Duration,
+    /// HTTP/2 connection without open streams: closed after this long.
+    pub idle_timeout: Duration,
     /// Max concurrent connections.
     pub max_connections: usize,
+    /// Max concurrent connections per client address.
+    pub max_connections_per_client: usize,
+    /// Connections start with a PROXY protocol header.
+    pub proxy_protocol: bool,
     /// Drain grace on shutdown.
     pub grace: Duration,
+    /// Metrics label (`provider`, `admin`).
+    pub listener: &'static str,
 }
 
 impl ConnLimits {
-    /// From `[server]`.
+    /// The provider-facing listeners', from `[server]`.
     pub fn from_config(s: &ServerConfig) -> Self {
         Self {
             max_headers: s.max_headers,
             max_header_bytes: s.max_header_bytes,
             header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(s.idle_timeout_ms),
             max_connections: s.max_connections,
+            max_connections_per_client: s.max_connections_per_client,
+            proxy_protocol: s.proxy_protocol,
             grace: Duration::from_millis(s.shutdown_grace_ms),
+            listener: "provider",
+        }
+    }
+
+    /// The admin listener's: its own connection limit, no PROXY protocol.
+    pub fn admin(s: &ServerConfig) -> Self {
+        Self {
+            max_connections: s.admin_max_connections,
+            proxy_protocol: false,
+            listener: "admin",
+            ..Self::from_config(s)
         }
     }
 }
@@ -60,6 +90,11 @@ fn builder(l: &ConnLimits) -> Builder<TokioExecutor> {
     b
 }
 
+fn closed(limits: &ConnLimits, reason: &'static str) {
+    metrics::counter!(CONNECTIONS_CLOSED_TOTAL, "listener" => limits.listener, "reason" => reason)
+        .increment(1);
+}
+
 /// Accepts connections on `listener` until `shutdown` turns true, then drains open connections
 /// (in-flight requests finish, including their Kafka acknowledgement) for at most `grace`.
 pub async fn serve(
@@ -67,14 +102,23 @@ pub async fn serve(
     app: Router,
     tls: Option<TlsAcceptor>,
     limits: ConnLimits,
+    proxies: ClientResolver,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let builder = Arc::new(builder(&limits));
-    let graceful = GracefulShutdown::new();
-    let conns = Arc::new(Semaphore::new(limits.max_connections));
+    let shared = Arc::new(Shared {
+        builder: builder(&limits),
+        app,
+        tls,
+        proxies,
+        per_client: ClientConns::new(limits.max_connections_per_client),
+        limits,
+    });
+    let conns = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let mut tasks = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
             _ = shutdown.changed() => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
@@ -84,60 +128,99 @@ pub async fn serve(
                 }
             },
         };
+        let accepted = Instant::now();
         let Ok(permit) = conns.clone().try_acquire_owned() else {
-            tracing::warn!("connection limit reached; closing new connection");
+            tracing::warn!(%peer, "connection limit reached; closing new connection");
+            closed(&shared.limits, "max_connections");
             drop(stream);
             continue;
         };
-        let _ = stream.set_nodelay(true);
-        // The peer's address reaches handlers as `ConnectInfo` (logged as `client`).
-        let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
-            app.clone(),
-            move |mut r: http::Request<hyper::body::Incoming>| {
-                r.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                r
-            },
+        tasks.spawn(connection(
+            shared.clone(),
+            stream,
+            peer,
+            accepted,
+            permit,
+            shutdown.clone(),
         ));
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        let handshake_timeout = limits.header_read_timeout;
-        tokio::spawn(async move {
-            let _permit = permit;
-            let res = match tls {
-                None => {
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                        .into_owned();
-                    watcher.watch(conn).await
-                }
-                Some(acc) => {
-                    let io = match tokio::time::timeout(handshake_timeout, acc.accept(stream)).await
-                    {
-                        Ok(Ok(io)) => io,
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "tls handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(io), svc)
-                        .into_owned();
-                    watcher.watch(conn).await
-                }
-            };
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
     }
     drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(limits.grace) => {
-            tracing::warn!("shutdown grace period over; closing remaining connections");
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(shared.limits.grace, drain).await.is_err() {
+        tracing::warn!("shutdown grace period over; closing remaining connections");
+        tasks.abort_all();
+    }
+}
+
+/// What every connection of a listener shares.
+struct Shared {
+    builder: Builder<TokioExecutor>,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    proxies: ClientResolver,
+    per_client: Arc<ClientConns>,
+    limits: ConnLimits,
+}
+
+/// One connection: PROXY header, per-client cap, TLS handshake — all within
+/// `header_read_timeout` of accept — then HTTP until it ends.
+async fn connection(
+    sh: Arc<Shared>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    accepted: Instant,
+    _permit: OwnedSemaphorePermit,
+    shutdown: watch::Receiver<bool>,
+) {
+    let l = &sh.limits;
+    let deadline = accepted + l.header_read_timeout;
+    let addr = if l.proxy_protocol {
+        match tokio::time::timeout_at(deadline, proxy_protocol::read_header(&mut stream)).await {
+            Ok(Ok(Source::Proxied(a))) if sh.proxies.trusts_proxy_header(peer.ip()) => a,
+            Ok(Ok(_)) => peer,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "closing connection");
+                closed(l, "proxy_protocol");
+                return;
+            }
+            Err(_) => {
+                closed(l, "idle");
+                return;
+            }
+        }
+    } else {
+        peer
+    };
+    let Some(_client) = sh.per_client.try_acquire(addr.ip()) else {
+        tracing::debug!(client = %addr.ip(), "per-client connection limit reached; closing");
+        closed(l, "max_connections_per_client");
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let info = ConnInfo::new(addr);
+    let activity = Activity::new(accepted);
+    let lifetime = Lifetime {
+        header_timeout: l.header_read_timeout,
+        idle_timeout: l.idle_timeout,
+        listener: l.listener,
+    };
+    let app = sh.app.clone();
+    match &sh.tls {
+        None => conn::serve(&sh.builder, stream, app, info, activity, lifetime, shutdown).await,
+        Some(acc) => {
+            let io = match tokio::time::timeout_at(deadline, acc.accept(stream)).await {
+                Ok(Ok(io)) => io,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "tls handshake failed");
+                    closed(l, "tls_handshake");
+                    return;
+                }
+                Err(_) => {
+                    closed(l, "idle");
+                    return;
+                }
+            };
+            conn::serve(&sh.builder, io, app, info, activity, lifetime, shutdown).await;
         }
     }
 }

@@ -2,12 +2,13 @@
 //! and the runtime handles the daemon built. Built once by `crate::daemon`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
 use crate::admission::Budget;
+use crate::body::BodyRules;
+use crate::client_addr::ClientResolver;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::kafka::producer::EventPublisher;
@@ -34,8 +35,14 @@ pub(crate) struct AppState {
     pub metrics: PrometheusHandle,
     /// Clock.
     pub clock: Clock,
-    /// `server.body_read_timeout_ms`.
-    pub body_timeout: Duration,
+    /// How a request body must arrive (`server.body_read_timeout_ms`, minimum rate).
+    pub body_rules: BodyRules,
+    /// Client addresses behind trusted proxies (`server.trusted_proxies`).
+    pub clients: ClientResolver,
+    /// The per-client rate limit (`server.client_rate_limit_per_sec`; `None`: off).
+    pub client_limiter: Option<crate::ratelimit::ClientLimiter>,
+    /// Replay protection (`server.replay_window_secs`; `None`: off).
+    pub replay: Option<Arc<crate::replay::ReplayGuard>>,
     /// Execution history of every webhook (filled by the sink stage, on every instance).
     pub history: Arc<History>,
     /// The WebAssembly verifier plugin host (`[plugins] dir` set).

@@ -292,11 +292,6 @@ pub(crate) fn outside_window(now: i64, ts: i64, tolerance_secs: u64) -> bool {
     tolerance_secs > 0 && (i128::from(now) - i128::from(ts)).unsigned_abs() > tolerance_secs.into()
 }
 
-/// `ts < now - tolerance` (too old; future timestamps pass); a tolerance of 0 disables it.
-pub(crate) fn too_old(now: i64, ts: i64, tolerance_secs: u64) -> bool {
-    tolerance_secs > 0 && i128::from(ts) < i128::from(now) - i128::from(tolerance_secs)
-}
-
 /// Top-level string members `keys` of a JSON object body, cheaply: the body is parsed only when
 /// it starts with `{` after whitespace, other members are skipped without building values, a
 /// member that is not a string yields `None`, and on a duplicate key the last one wins. Any

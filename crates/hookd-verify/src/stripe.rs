@@ -11,15 +11,19 @@
 //!   as-is (including `whsec_`, not base64-decoded), lowercase hex;
 //! - accept when any `v1` matches any configured secret (during a secret roll Stripe sends one
 //!   `v1` per active secret; several configured secrets cover the receiver side);
-//! - then the timestamp: reject when `t < now - tolerance` (future timestamps pass, like the
-//!   SDKs); tolerance 0 disables the check. Signature first, then timestamp, as in the SDKs.
+//! - then the timestamp: reject when `|now - t| > tolerance` — stale *or too far in the future*
+//!   (the SDKs let future timestamps pass; hookd does not, so a request signed with a timestamp
+//!   years ahead cannot be replayed for years); tolerance 0 disables the check. Signature
+//!   first, then timestamp, as in the SDKs.
 //!
 //! The delivery id is the event's `id` from the JSON body.
 
 use std::fmt;
 
 use super::hmac::{any_of, decode_hex, Sha256Key, SHA256_LEN};
-use super::{json_string, required_header, too_old, KeyError, Outcome, Reject, RequestParts};
+use super::{
+    json_string, outside_window, required_header, KeyError, Outcome, Reject, RequestParts,
+};
 use super::{Secret, VerifyContext};
 
 /// Signature header.
@@ -65,8 +69,8 @@ impl StripeVerifier {
 
     /// Verifies a request. Absent header → [`Reject::MissingSignature`]; no `t=` or a
     /// non-integer `t` → [`Reject::Malformed`]; no `v1=` (e.g. only `v0=`) or no match →
-    /// [`Reject::BadSignature`]; authentic but older than the tolerance →
-    /// [`Reject::StaleTimestamp`].
+    /// [`Reject::BadSignature`]; authentic but further than the tolerance from now (either way)
+    /// → [`Reject::StaleTimestamp`].
     pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
         let value = required_header(
             req.headers,
@@ -88,7 +92,7 @@ impl StripeVerifier {
         if !ok {
             return Err(Reject::BadSignature);
         }
-        if too_old(ctx.now_unix, parsed.timestamp, self.tolerance_secs) {
+        if outside_window(ctx.now_unix, parsed.timestamp, self.tolerance_secs) {
             return Err(Reject::StaleTimestamp);
         }
         Ok(Outcome::Accept {

@@ -411,8 +411,17 @@ fn stripe_st1_and_tolerance_boundary() {
         run(&st, &[(SIG, sig)], &b, t + 301),
         Err(Reject::StaleTimestamp)
     );
-    // future timestamps pass (SDK semantics)
-    assert_eq!(run(&st, &[(SIG, sig)], &b, t - 100_000), ok);
+    // timestamps too far in the future are refused like stale ones (the SDKs let them pass:
+    // a captured request stamped ten years ahead would otherwise be replayable for ten years)
+    assert_eq!(run(&st, &[(SIG, sig)], &b, t - 300), ok);
+    assert_eq!(
+        run(&st, &[(SIG, sig)], &b, t - 301),
+        Err(Reject::StaleTimestamp)
+    );
+    assert_eq!(
+        run(&st, &[(SIG, sig)], &b, t - 100_000),
+        Err(Reject::StaleTimestamp)
+    );
     // tolerance 0 disables the check
     let st0 = stripe_v(&[s(v, "secret")], 0);
     assert_eq!(run(&st0, &[(SIG, sig)], &b, t + 10_000_000), ok);

@@ -6,6 +6,7 @@
 mod env;
 mod identity;
 mod kafka;
+mod limits;
 mod log;
 mod server;
 mod sink;
@@ -277,6 +278,7 @@ impl Config {
                 "must be between 1 and 10000",
             ));
         }
+        s.validate_limits()?;
         let k = &self.kafka;
         if k.brokers.trim().is_empty() {
             return Err(invalid(
@@ -395,6 +397,7 @@ impl Config {
                 return Err(invalid(format!("{field}.id"), "duplicate id"));
             }
             w.validate_fields()
+                .and_then(|()| w.check_no_masks())
                 .map_err(|e| invalid(field.clone(), e.to_string()))?;
         }
         Ok(())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{invalid, ConfigError};
+use super::{invalid, limits, ConfigError};
 
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +87,63 @@ pub struct ServerConfig {
     /// prove their address with a Retry round trip (0: always).
     #[serde(default = "d_h3_retry_threshold")]
     pub h3_retry_threshold: usize,
+    /// An HTTP/2 or HTTP/3 connection with no open request for this long is closed, even if
+    /// it answers PINGs, ms.
+    #[serde(default = "limits::d_idle_timeout")]
+    pub idle_timeout_ms: u64,
+    /// Connections one client address may hold open on one listener.
+    #[serde(default = "limits::d_max_conns_per_client")]
+    pub max_connections_per_client: usize,
+    /// Concurrent connections on the admin listener (its own limit: provider traffic never
+    /// locks out `/healthz` or `/metrics`).
+    #[serde(default = "limits::d_admin_max_conns")]
+    pub admin_max_connections: usize,
+    /// Once `min_body_rate_grace_ms` has passed, a request body must keep arriving at this
+    /// average rate, bytes/s, or it is cut off with 408 (0: no minimum rate).
+    #[serde(default = "limits::d_min_body_rate")]
+    pub min_body_rate_bytes_per_sec: u64,
+    /// Time a body may take before the minimum rate applies, ms.
+    #[serde(default = "limits::d_min_body_rate_grace")]
+    pub min_body_rate_grace_ms: u64,
+    /// Percent of the in-flight budget (`kafka.max_inflight_events` and `max_inflight_bytes`)
+    /// one webhook may hold (at least one maximum-size body).
+    #[serde(default = "limits::d_webhook_share")]
+    pub webhook_share_percent: u8,
+    /// Percent of the in-flight budget one client address may hold.
+    #[serde(default = "limits::d_client_share")]
+    pub client_share_percent: u8,
+    /// Percent of the in-flight budget one connection may hold.
+    #[serde(default = "limits::d_connection_share")]
+    pub connection_share_percent: u8,
+    /// Requests per second one client address may send to the provider listeners (0: no
+    /// limit); over it: 429 with `Retry-After`.
+    #[serde(default)]
+    pub client_rate_limit_per_sec: u32,
+    /// Burst of the per-client rate limit (0: equal to `client_rate_limit_per_sec`).
+    #[serde(default)]
+    pub client_rate_limit_burst: u32,
+    /// Most client addresses whose rate-limit state is kept; beyond it, new addresses share
+    /// one bucket until idle ones are pruned.
+    #[serde(default = "limits::d_max_tracked_clients")]
+    pub max_tracked_clients: usize,
+    /// Peers (CIDRs or addresses) whose `Forwarded` / `X-Forwarded-For` headers and PROXY
+    /// protocol headers are believed; the client address is the right-most untrusted hop.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Every connection to `listen` and `tls_listen` starts with a PROXY protocol v1 or v2
+    /// header (HAProxy, AWS NLB); connections without one are closed.
+    #[serde(default)]
+    pub proxy_protocol: bool,
+    /// A verified request identical to one accepted this many seconds ago (same webhook, same
+    /// signed content) is answered 200 without being published again (0: off).
+    #[serde(default = "limits::d_replay_window")]
+    pub replay_window_secs: u64,
+    /// Most requests remembered for replay protection (the oldest are forgotten first).
+    #[serde(default = "limits::d_replay_max")]
+    pub replay_max_entries: usize,
+    /// Largest webhook definition the admin API accepts, bytes; larger: 413.
+    #[serde(default = "limits::d_max_webhook_config")]
+    pub max_webhook_config_bytes: usize,
     /// Keys that seal webhook secrets at rest (base64 of 32 bytes, newest first; also
     /// `HOOKD_SERVER__SECRETS_KEYS`, comma-separated). Empty: secrets are stored in clear.
     #[serde(default, deserialize_with = "super::identity::key_list")]

@@ -4,10 +4,12 @@
 //! QUIC stream (so the ingress body limit answers 413 without buffering the whole body), and is
 //! handed to the router with `tower::ServiceExt::oneshot`. There is no second request path.
 //!
-//! Limits: `max_connections` per listener (further connections are refused), `h3_max_streams`
-//! concurrent request streams per connection, `header_read_timeout_ms` as the QUIC idle timeout,
-//! the handshake timeout, the time to receive a request's headers and the time to write a
-//! response; the body timeout and the Kafka wait are the ingress's own. Address validation:
+//! Limits: `max_connections` per listener and `max_connections_per_client` per validated client
+//! address (further connections are refused), `h3_max_streams` concurrent request streams per
+//! connection, `header_read_timeout_ms` as the QUIC idle timeout, the handshake timeout, the time
+//! to a first request, the time to receive a request's headers and the time to write a
+//! response; `idle_timeout_ms` without a request in progress closes a connection even if it
+//! answers PINGs; the body timeout and the Kafka wait are the ingress's own. Address validation:
 //! while `h3_retry_threshold` or more handshakes are in progress, unvalidated clients get a QUIC
 //! Retry first. No 0-RTT (the TLS config refuses early data) and no 0.5-RTT (a connection is
 //! used only once its handshake completed).
@@ -32,6 +34,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::conn::{ClientConn, ClientConns, ConnInfo};
 use crate::tls::CertStore;
 use crate::error::StartError;
 
@@ -60,6 +63,11 @@ pub struct H3Limits {
     pub max_header_bytes: usize,
     /// Drain grace on shutdown (`shutdown_grace_ms`).
     pub grace: Duration,
+    /// A connection with no request in progress this long is closed, even if it answers
+    /// PINGs (`idle_timeout_ms`).
+    pub idle_close: Duration,
+    /// Connections per client address (`max_connections_per_client`).
+    pub max_per_client: usize,
 }
 
 impl H3Limits {
@@ -78,6 +86,8 @@ impl H3Limits {
             max_headers: s.max_headers,
             max_header_bytes: s.max_header_bytes,
             grace: Duration::from_millis(s.shutdown_grace_ms),
+            idle_close: Duration::from_millis(s.idle_timeout_ms),
+            max_per_client: s.max_connections_per_client,
         }
     }
 }
@@ -194,6 +204,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let conns = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client = ClientConns::new(limits.max_per_client);
     let handshaking = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     loop {
@@ -220,13 +231,27 @@ pub async fn serve(
             incoming.refuse();
             continue;
         };
+        // Validated (or below the Retry threshold): a per-client cap on a spoofable source
+        // address would let a forger lock a victim out, so only validated addresses count.
+        let client = if incoming.remote_address_validated() {
+            match per_client.try_acquire(incoming.remote_address().ip()) {
+                Some(c) => Some(c),
+                None => {
+                    count("refused");
+                    incoming.refuse();
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         count("accepted");
         let hs = Handshaking::start(&handshaking);
         tasks.spawn(connection(
             incoming,
             app.clone(),
             limits.clone(),
-            permit,
+            (permit, client),
             hs,
             shutdown.clone(),
         ));
@@ -261,7 +286,7 @@ async fn connection(
     incoming: Incoming,
     app: Router,
     limits: H3Limits,
-    _permit: OwnedSemaphorePermit,
+    _permits: (OwnedSemaphorePermit, Option<ClientConn>),
     hs: Handshaking,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -298,10 +323,23 @@ async fn connection(
             return;
         }
     };
+    let info = ConnInfo::new(peer);
     let mut requests = JoinSet::new();
     let mut draining = false;
+    // No request yet: `header_read_timeout_ms` (the QUIC idle timeout) also bounds the time to
+    // a first request; between requests, `idle_timeout_ms`. QUIC PINGs keep the transport's
+    // idle timer alive, so requests alone count here.
+    let mut idle_since = tokio::time::Instant::now();
+    let mut idle_limit = limits.idle_timeout;
     loop {
         tokio::select! {
+            _ = tokio::time::sleep_until(idle_since + idle_limit),
+                if requests.is_empty() && !draining =>
+            {
+                tracing::debug!(%peer, "http/3 connection idle; closing");
+                let _ = h3.shutdown(0).await;
+                break;
+            }
             _ = shutdown.changed(), if !draining => {
                 draining = true;
                 // GOAWAY: requests already accepted finish, new ones are rejected
@@ -311,13 +349,17 @@ async fn connection(
                 }
             }
             Some(_) = requests.join_next(), if !requests.is_empty() => {
-                if draining && requests.is_empty() {
-                    break;
+                if requests.is_empty() {
+                    if draining {
+                        break;
+                    }
+                    idle_since = tokio::time::Instant::now();
                 }
             }
             r = h3.accept() => match r {
                 Ok(Some(resolver)) => {
-                    requests.spawn(request(resolver, app.clone(), limits.clone(), peer));
+                    idle_limit = limits.idle_close;
+                    requests.spawn(request(resolver, app.clone(), limits.clone(), info.clone()));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -341,7 +383,7 @@ type Resolver = ::h3::server::RequestResolver<h3_quinn::Connection, Bytes>;
 type SendHalf = ::h3::server::RequestStream<h3_quinn::SendStream<Bytes>, Bytes>;
 
 /// One request stream: headers, then the shared router, then the response.
-async fn request(resolver: Resolver, app: Router, limits: H3Limits, peer: SocketAddr) {
+async fn request(resolver: Resolver, app: Router, limits: H3Limits, info: ConnInfo) {
     let (req, stream) =
         match tokio::time::timeout(limits.idle_timeout, resolver.resolve_request()).await {
             Ok(Ok(r)) => r,
@@ -367,7 +409,7 @@ async fn request(resolver: Resolver, app: Router, limits: H3Limits, peer: Socket
         return;
     }
     let (mut parts, ()) = req.into_parts();
-    parts.extensions.insert(axum::extract::ConnectInfo(peer));
+    parts.extensions.insert(info);
     let req = http::Request::from_parts(parts, Body::new(body::RequestBody::new(recv)));
     let res = match tokio::time::timeout(limits.request_timeout, app.oneshot(req)).await {
         Ok(Ok(r)) => r,

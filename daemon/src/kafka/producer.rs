@@ -80,20 +80,33 @@ impl EventPublisher {
 
     /// Sends one event and waits for its delivery report, at most `kafka.ack_timeout_ms` in all.
     /// `Ok` means the record is durable (acks=all).
-    pub async fn publish(&self, ev: &VerifiedEvent) -> Result<(), PublishError> {
+    ///
+    /// Memory: the event (and its body) is dropped as soon as librdkafka has its own copy, and
+    /// `keep` (the request's admission budget) is held until librdkafka lets go of that copy —
+    /// on a timeout that is after this returns (a librdkafka message outlives its request by up
+    /// to one timeout scan), so the budget bounds the bodies held by hookd and librdkafka alike.
+    pub async fn publish(
+        &self,
+        ev: VerifiedEvent,
+        keep: impl Send + 'static,
+    ) -> Result<(), PublishError> {
         let waiting = self.acks.begin();
-        let res = self.send(ev).await;
+        let res = self.send(ev, keep).await;
         if res.is_ok() {
             waiting.acked();
         }
         res
     }
 
-    async fn send(&self, ev: &VerifiedEvent) -> Result<(), PublishError> {
+    async fn send(
+        &self,
+        ev: VerifiedEvent,
+        keep: impl Send + 'static,
+    ) -> Result<(), PublishError> {
         let start = Instant::now();
         let deadline = start + self.ack_timeout;
         let key = ev.record_key();
-        let mut record = event_record(&self.topic, ev, &key);
+        let mut record = event_record(&self.topic, &ev, &key);
         let fut = loop {
             match self.producer.send_result(record) {
                 Ok(f) => break f,
@@ -107,8 +120,16 @@ impl EventPublisher {
                 Err((e, _)) => return Err(PublishError::Kafka(e.to_string())),
             }
         };
-        let res = match tokio::time::timeout_at(deadline.into(), fut).await {
-            Err(_) => Err(PublishError::Timeout),
+        drop(ev);
+        let mut fut = fut;
+        let res = match tokio::time::timeout_at(deadline.into(), &mut fut).await {
+            Err(_) => {
+                tokio::spawn(async move {
+                    let _ = fut.await;
+                    drop(keep);
+                });
+                Err(PublishError::Timeout)
+            }
             Ok(Err(_canceled)) => Err(PublishError::Kafka("producer dropped".into())),
             Ok(Ok(Ok(_delivery))) => Ok(()),
             Ok(Ok(Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut), _)))) => {

@@ -148,6 +148,9 @@ pub enum StoreError {
     /// Invalid definition.
     #[error("{0}")]
     Invalid(String),
+    /// The definition is larger than a config-topic record may be.
+    #[error("webhook definition too large")]
+    TooLarge,
     /// The config topic could not take the change.
     #[error("webhook store unavailable: {0}")]
     Unavailable(String),
@@ -328,6 +331,9 @@ impl Registry {
         config.id = Some(id.clone());
         config.url_verified = false;
         config.webhook_execution_history.clear();
+        config
+            .check_no_masks()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.builder.build(&config).map_err(StoreError::Invalid)?;
         let config = self.seal(&id, &config)?;
         let rev = self.next_rev();
@@ -347,7 +353,9 @@ impl Registry {
             .map_err(StoreError::Invalid)
     }
 
-    /// Prepares the record for an update of `id` (`"***"` keeps secrets; `urlVerified` kept).
+    /// Prepares the record for an update of `id` (`"***"` keeps secrets, and is refused where
+    /// there is none to keep; `urlVerified` kept; `createdBy` stays the creator's, or becomes
+    /// the caller's given in `config` when none is stored).
     pub fn prepare_update(
         &self,
         id: &str,
@@ -365,10 +373,13 @@ impl Registry {
                 "the secrets of webhook {id} are sealed with a key not in server.secrets_keys: send every secret in clear to replace them"
             )));
         }
+        config
+            .check_no_masks()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         config.id = Some(id.to_string());
         config.url_verified = false;
         config.webhook_execution_history.clear();
-        if config.created_by.is_none() {
+        if cur.config.created_by.is_some() {
             config.created_by.clone_from(&cur.config.created_by);
         }
         self.builder.build(&config).map_err(StoreError::Invalid)?;
@@ -598,6 +609,31 @@ impl Registry {
         )
     }
 
+    /// Checks, before a change is shared, that the snapshot can be written with `rec` applied
+    /// to `id` (the same temporary file is written and synced, then removed): a state directory
+    /// that cannot take it makes the change fail (503) instead of being lost on restart.
+    pub fn check_persistable(&self, id: &str, rec: &WebhookRecord) -> Result<(), StoreError> {
+        let Some(file) = &self.state_file else {
+            return Ok(());
+        };
+        let _g = self.persist_lock.lock().unwrap();
+        let snap = {
+            let inner = self.inner.read().unwrap();
+            let mut webhooks = inner.records.clone();
+            webhooks.insert(id.to_string(), rec.clone());
+            Snapshot {
+                webhooks,
+                verified: inner.verified.clone(),
+            }
+        };
+        let tmp = write_tmp(file, &snap).map_err(|e| {
+            tracing::error!(file = %file.display(), error = %e, "cannot persist webhook snapshot");
+            StoreError::Unavailable(format!("state directory: {e}"))
+        })?;
+        let _ = std::fs::remove_file(tmp);
+        Ok(())
+    }
+
     /// Writes the snapshot atomically (temp file + rename, mode 0600: it holds secrets).
     pub fn persist(&self) {
         let Some(file) = &self.state_file else {
@@ -611,24 +647,26 @@ impl Registry {
                 verified: inner.verified.clone(),
             }
         };
-        let write = || -> std::io::Result<()> {
-            if let Some(dir) = file.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = file.with_extension("json.tmp");
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts.open(&tmp)?;
-            std::io::Write::write_all(&mut f, &serde_json::to_vec(&snap).unwrap_or_default())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, file)
-        };
-        if let Err(e) = write() {
+        if let Err(e) = write_tmp(file, &snap).and_then(|tmp| std::fs::rename(&tmp, file)) {
             tracing::error!(file = %file.display(), error = %e, "cannot persist webhook snapshot");
         }
     }
+}
+
+/// Writes `snap` to `file`'s temporary sibling (mode 0600) and syncs it; returns its path.
+fn write_tmp(file: &std::path::Path, snap: &Snapshot) -> std::io::Result<PathBuf> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension("json.tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&tmp)?;
+    std::io::Write::write_all(&mut f, &serde_json::to_vec(snap).unwrap_or_default())?;
+    f.sync_all()?;
+    Ok(tmp)
 }
 
 #[cfg(test)]

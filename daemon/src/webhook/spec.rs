@@ -5,7 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde_json::Value;
+
+use crate::client_addr::{canonical, parse_cidr};
+use crate::ratelimit::{quota, WebhookLimiter};
 
 use crate::config::VerifyConfig;
 use crate::model::{VerifierKind, WebhookConfig, MASK};
@@ -58,9 +64,19 @@ pub struct Spec {
     pub strategy: Strategy,
     /// Workflows whose `WAIT_FOR_WEBHOOK` tasks this webhook's events may complete.
     pub receivers: BTreeMap<String, i64>,
+    /// `rateLimitPerSecond` / `rateLimitBurst`: the webhook's request rate limiter.
+    pub rate_limit: Option<WebhookLimiter>,
+    /// `allowedSourceCidrs` (empty: any source).
+    pub allowed_sources: Vec<IpNet>,
 }
 
 impl Spec {
+    /// Whether `client` may send to this webhook (`allowedSourceCidrs`).
+    pub fn source_allowed(&self, client: IpAddr) -> bool {
+        let ip = canonical(client);
+        self.allowed_sources.is_empty() || self.allowed_sources.iter().any(|n| n.contains(&ip))
+    }
+
     /// The effective body limit.
     pub fn body_limit(&self, default: u64) -> u64 {
         self.max_body_bytes.unwrap_or(default)
@@ -94,7 +110,12 @@ impl SpecBuilder {
         c.validate_fields().map_err(|e| e.to_string())?;
         PluginVerifier::check_loaded(&self.plugins, c)?;
         let verifier = self.verifier(c)?;
-        Ok(Self::spec(c, verifier))
+        let mut spec = Self::spec(c, verifier);
+        if let Some(r) = c.rate_limit_per_second {
+            let q = quota(r, c.rate_limit_burst).map_err(|e| format!("rateLimitPerSecond {e}"))?;
+            spec.rate_limit = Some(WebhookLimiter::new(q));
+        }
+        Ok(spec)
     }
 
     /// The spec of a definition whose secrets no configured key opens: everything but the
@@ -122,6 +143,14 @@ impl SpecBuilder {
                 .receiver_workflow_names_to_versions
                 .clone()
                 .unwrap_or_default(),
+            // Set by `build` (an unavailable definition gets no limiter: it answers 503).
+            rate_limit: None,
+            allowed_sources: c
+                .allowed_source_cidrs
+                .iter()
+                .flatten()
+                .filter_map(|s| parse_cidr(s).ok())
+                .collect(),
         }
     }
 

@@ -29,6 +29,9 @@ pub struct ConfigSync {
 
 const WEBHOOK_PREFIX: &str = "webhook/";
 const VERIFIED_PREFIX: &str = "verified/";
+/// Largest webhook record written to the config topic (under Kafka's default 1 MB
+/// `message.max.bytes`, with room for the key and headers).
+const MAX_RECORD_BYTES: usize = 950_000;
 
 impl ConfigSync {
     /// A sync for `topic`.
@@ -49,9 +52,15 @@ impl ConfigSync {
         }
     }
 
-    /// Makes a webhook change durable in the topic, then applies it locally.
+    /// Makes a webhook change durable in the topic, then applies it locally. Nothing changes
+    /// when the record is too large for the topic (413) or the local snapshot cannot be written
+    /// (503: the caller can retry).
     pub async fn write_webhook(&self, id: &str, rec: WebhookRecord) -> Result<(), StoreError> {
         let value = serde_json::to_vec(&rec).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if value.len() > MAX_RECORD_BYTES {
+            return Err(StoreError::TooLarge);
+        }
+        self.registry.check_persistable(id, &rec)?;
         self.send(&format!("{WEBHOOK_PREFIX}{id}"), value).await?;
         self.registry.apply_keyed(id, rec, true);
         Ok(())
