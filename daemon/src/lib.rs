@@ -23,7 +23,6 @@ mod admin;
 mod admission;
 mod body;
 pub mod cli;
-mod client_addr;
 mod clock;
 pub mod config;
 mod conn;
@@ -35,7 +34,7 @@ mod proxy_protocol;
 mod ratelimit;
 mod replay;
 mod state;
-internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
+internal!(client_addr, event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};

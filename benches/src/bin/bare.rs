@@ -116,6 +116,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
             tcp_router(),
             Some(acceptor),
             limits.clone(),
+            hookd::client_addr::ClientResolver::default(),
             rx.clone(),
         ));
     }
@@ -130,6 +131,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
             tcp_router(),
             None,
             limits.clone(),
+            hookd::client_addr::ClientResolver::default(),
             rx.clone(),
         ));
     }
