@@ -69,11 +69,14 @@ sleep 1
 base=$(kib VmRSS)
 "$LOADGEN" --url "http://127.0.0.1:$PORT" --proto h1 --webhook "github:gh:bench-secret" \
   --size "$SIZE" -c "$CONC" --duration "$DURATION" --warmup 0s --timeout 30s \
-  --pid "$pid" >"$tmp/loadgen.txt" 2>&1 || true
+  --pid "$pid" --json "$tmp/run.json" >"$tmp/loadgen.txt" 2>&1 || true
 after=$(kib VmRSS)
 sleep "$SETTLE"
 settled=$(kib VmRSS)
 peak=$(kib VmHWM)
-answers=$(grep -Eo '(5[0-9][0-9]|2[0-9][0-9]|4[0-9][0-9]): *[0-9]+' "$tmp/loadgen.txt" | tr '\n' ' ' || true)
-echo "| $(basename "$HOOKD")${MALLOC_ARENA_MAX:+ MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} | $CONC × $SIZE | $(mib "$BUDGET") MiB | $(mib "$base") MiB | $(mib "$peak") MiB | $(mib "$after") MiB | $(mib "$settled") MiB | ${answers:-see loadgen} |"
-if [ -n "${KEEP:-}" ]; then cp "$tmp/loadgen.txt" "$tmp/hookd.log" "$KEEP"/; fi
+answers=$(python3 -c 'import json,sys
+r = json.loads(open(sys.argv[1]).readline())
+print(", ".join(f"{n} × {s}" for s, n in sorted(r["statuses"].items()))
+      + "".join(f", {n} × {e}" for e, n in sorted(r["errors"].items())))' "$tmp/run.json" 2>/dev/null || echo "see loadgen")
+echo "| $(basename "$HOOKD")${MALLOC_ARENA_MAX:+ MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} | $CONC × $SIZE | $(mib "$BUDGET") MiB | $(mib "$base") MiB | $(mib "$peak") MiB | $(mib "$after") MiB | $(mib "$settled") MiB | $answers |"
+if [ -n "${KEEP:-}" ]; then cp "$tmp/loadgen.txt" "$tmp/run.json" "$tmp/hookd.log" "$KEEP"/; fi

@@ -163,7 +163,11 @@ async fn handle(
     let mut held = st.budget.try_event(Claimant {
         webhook: &id,
         client,
-        conn: conn.as_ref().map(|c| &c.usage),
+        // a trusted proxy's connection carries many clients: shared per client, not per connection
+        conn: conn
+            .as_ref()
+            .filter(|c| !st.clients.is_trusted(c.addr.ip()))
+            .map(|c| &c.usage),
     })?;
     let body = crate::body::read(body, limit, &st.body_rules, &mut held).await?;
     let signed_ts = replay::signed_timestamp(&entry.spec.verifier, &parts.headers);

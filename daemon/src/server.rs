@@ -191,10 +191,18 @@ async fn connection(
     } else {
         peer
     };
-    let Some(_client) = sh.per_client.try_acquire(addr.ip()) else {
-        tracing::debug!(client = %addr.ip(), "per-client connection limit reached; closing");
-        closed(l, "max_connections_per_client");
-        return;
+    // A trusted proxy's connections carry many clients (told apart per request): not capped.
+    let _client = if sh.proxies.is_trusted(addr.ip()) {
+        None
+    } else {
+        match sh.per_client.try_acquire(addr.ip()) {
+            Some(c) => Some(c),
+            None => {
+                tracing::debug!(client = %addr.ip(), "per-client connection limit reached; closing");
+                closed(l, "max_connections_per_client");
+                return;
+            }
+        }
     };
     let _ = stream.set_nodelay(true);
     let info = ConnInfo::new(addr);

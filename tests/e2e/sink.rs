@@ -10,9 +10,11 @@ use serde_json::Value;
 const SECRET: &str = "sink-secret-1";
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The sink's own de-duplication is under test here, so ingress replay protection is off: every
+/// copy of a duplicate reaches the sink, as copies sent to different instances would.
 fn conductor_section(d: &ConductorDouble, extra: &str) -> String {
     format!(
-        "#rest\n[conductor]\nurl = \"{}\"\ntimeout_ms = 1000\nmax_attempts = 2\n{extra}\n[sink]\nwait_poll_timeout_ms = 100\nwait_callback_after_secs = 5\n",
+        "#server\nreplay_window_secs = 0\n#rest\n[conductor]\nurl = \"{}\"\ntimeout_ms = 1000\nmax_attempts = 2\n{extra}\n[sink]\nwait_poll_timeout_ms = 100\nwait_callback_after_secs = 5\n",
         d.url()
     )
 }

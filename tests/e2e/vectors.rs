@@ -35,7 +35,9 @@ async fn hook(d: &TestDaemon, cfg: Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_shared_vectors_over_http() {
-    let d = TestDaemon::start("").await;
+    // Vectors resend identical signed requests on purpose (each must be accepted and land);
+    // replay protection has its own tests.
+    let d = TestDaemon::start("#server\nreplay_window_secs = 0").await;
     let v = vectors();
     let mut cases = Vec::new();
     let now_sys = 1_800_000_000;
