@@ -210,7 +210,7 @@ async fn a_write_that_cannot_be_made_durable_is_503_and_changes_nothing() {
         "secretValue": "s3cret-1", "workflowsToStart": {"wf": 1}});
     let (s, v) = admin(&d, http::Method::POST, "", Some(gh.clone())).await;
     assert_eq!(s, 503, "{v}");
-    assert_eq!(v["error"], "store_unavailable");
+    assert_eq!(v["code"], "store_unavailable");
     assert_eq!(
         admin(&d, http::Method::GET, "/w", None).await.0,
         404,
