@@ -34,7 +34,8 @@ mod proxy_protocol;
 mod ratelimit;
 mod replay;
 mod state;
-internal!(client_addr, event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
+internal!(event, h3, kafka, model, plugin, server, sink, tls, verify, webhook);
+internal!(client_addr);
 
 pub use clock::{system_clock, Clock};
 pub use daemon::{run, Daemon, Options, StartError};
