@@ -57,7 +57,8 @@ secretValue = "bench-secret"
 workflowsToStart = { wf = 1 }
 EOF
 ulimit -n 65536 2>/dev/null || true
-HOOKD_LOG=${HOOKD_LOG:-error} "$HOOKD" run --config "$tmp/hookd.toml" 2>"$tmp/hookd.log" &
+# HOOKD_ENV: extra environment for hookd alone, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+env ${HOOKD_ENV:-} HOOKD_LOG="${HOOKD_LOG:-error}" "$HOOKD" run --config "$tmp/hookd.toml" 2>"$tmp/hookd.log" &
 pid=$!
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$ADMIN/healthz" >/dev/null 2>&1 && break
@@ -78,5 +79,5 @@ answers=$(python3 -c 'import json,sys
 r = json.loads(open(sys.argv[1]).readline())
 print(", ".join(f"{n} × {s}" for s, n in sorted(r["statuses"].items()))
       + "".join(f", {n} × {e}" for e, n in sorted(r["errors"].items())))' "$tmp/run.json" 2>/dev/null || echo "see loadgen")
-echo "| $(basename "$HOOKD")${MALLOC_ARENA_MAX:+ MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} | $CONC × $SIZE | $(mib "$BUDGET") MiB | $(mib "$base") MiB | $(mib "$peak") MiB | $(mib "$after") MiB | $(mib "$settled") MiB | $answers |"
+echo "| $(basename "$HOOKD")${MALLOC_ARENA_MAX:+ MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX}${HOOKD_ENV:+ $HOOKD_ENV} | $CONC × $SIZE | $((BUDGET / 1048576)) MiB | $(mib "$base") MiB | $(mib "$peak") MiB | $(mib "$after") MiB | $(mib "$settled") MiB | $answers |"
 if [ -n "${KEEP:-}" ]; then cp "$tmp/loadgen.txt" "$tmp/run.json" "$tmp/hookd.log" "$KEEP"/; fi
