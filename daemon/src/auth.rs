@@ -113,7 +113,7 @@ impl Authenticator {
             .collect();
         let material: Vec<(String, Secret)> = match &cfg.token_secret {
             Some(t) => vec![(
-                hex::encode(&sha256(format!("hookd token secret id\0{t}").as_bytes())[..4]),
+                hex::encode(&sha256(format!("hookd token secret id\0{}", &**t).as_bytes())[..4]),
                 Secret::new(t.as_bytes().to_vec()),
             )],
             None => keyring.derive(DERIVE_LABEL),

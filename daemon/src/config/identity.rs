@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer};
 
-use super::{invalid, ConfigError, ServerConfig};
+use super::{invalid, ConfigError, Sensitive, ServerConfig};
 
 /// One `[[server.application_keys]]`: an identity that may call the admin API with a token
 /// obtained at `POST /api/token` (`{"keyId": id, "keySecret": <secret>}`).
@@ -32,12 +32,12 @@ pub enum KeyRole {
 
 /// `secrets_keys` as a TOML list, or as one comma-separated string (how
 /// `HOOKD_SERVER__SECRETS_KEYS` arrives).
-pub(super) fn key_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(super) fn key_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Sensitive>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Keys {
-        List(Vec<String>),
-        Text(String),
+        List(Vec<Sensitive>),
+        Text(Sensitive),
     }
     Ok(match Keys::deserialize(d)? {
         Keys::List(l) => l,
@@ -45,7 +45,7 @@ pub(super) fn key_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+            .map(Sensitive::new)
             .collect(),
     })
 }

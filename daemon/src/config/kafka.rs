@@ -53,10 +53,12 @@ pub struct KafkaConfig {
     pub retry_after_secs: u64,
     /// Extra librdkafka producer properties, passed through verbatim (e.g. security settings).
     #[serde(default)]
-    pub producer: BTreeMap<String, String>,
+    /// Values never print (`sasl.password` and the like): see [`super::Sensitive`].
+    pub producer: BTreeMap<String, super::Sensitive>,
     /// Extra librdkafka consumer properties, passed through verbatim.
     #[serde(default)]
-    pub consumer: BTreeMap<String, String>,
+    /// Values never print, as for `producer`.
+    pub consumer: BTreeMap<String, super::Sensitive>,
 }
 
 impl Default for KafkaConfig {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{invalid, limits, ConfigError};
+use super::{invalid, limits, ConfigError, Sensitive};
 
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,10 +29,10 @@ pub struct ServerConfig {
     /// Token for the admin API: `X-Authorization: <token>` or `Authorization: Bearer <token>`.
     /// No usable default: validation refuses an empty one.
     #[serde(default)]
-    pub admin_token: String,
+    pub admin_token: Sensitive,
     /// Token for `GET /metrics` (`Authorization: Bearer <token>`); unset: `/metrics` is open.
     #[serde(default)]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Sensitive>,
     /// Directory for persistent local state (webhook snapshot, generated certificate).
     #[serde(default = "d_state_dir")]
     pub state_dir: PathBuf,
@@ -147,7 +147,7 @@ pub struct ServerConfig {
     /// Keys that seal webhook secrets at rest (base64 of 32 bytes, newest first; also
     /// `HOOKD_SERVER__SECRETS_KEYS`, comma-separated). Empty: secrets are stored in clear.
     #[serde(default, deserialize_with = "super::identity::key_list")]
-    pub secrets_keys: Vec<String>,
+    pub secrets_keys: Vec<Sensitive>,
     /// Application keys that exchange their secret for a token at `POST /api/token`.
     #[serde(default)]
     pub application_keys: Vec<super::identity::ApplicationKey>,
@@ -156,7 +156,7 @@ pub struct ServerConfig {
     pub token_ttl_secs: u64,
     /// Secret that signs tokens (at least 32 characters); unset: derived from `secrets_keys`.
     #[serde(default)]
-    pub token_secret: Option<String>,
+    pub token_secret: Option<Sensitive>,
 }
 
 impl Default for ServerConfig {

@@ -52,7 +52,7 @@ pub struct ConductorConfig {
     pub key_id: Option<String>,
     /// Orkes application key secret.
     #[serde(default)]
-    pub key_secret: Option<String>,
+    pub key_secret: Option<super::Sensitive>,
     /// Per-request timeout, ms.
     #[serde(default = "d_timeout")]
     pub timeout_ms: u64,

@@ -49,7 +49,7 @@ pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, S
             queue_kb.min(2_097_151).to_string(),
         );
     for (key, v) in &k.producer {
-        c.set(key, v);
+        c.set(key, &**v);
     }
     c.create().map_err(|e| format!("kafka producer: {e}"))
 }
@@ -62,7 +62,7 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
         .set("linger.ms", "0")
         .set("message.timeout.ms", "5000");
     for (key, v) in &cfg.kafka.producer {
-        c.set(key, v);
+        c.set(key, &**v);
     }
     c.create()
         .map_err(|e| format!("kafka config producer: {e}"))

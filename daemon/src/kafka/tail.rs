@@ -47,7 +47,7 @@ pub fn consumer(cfg: &Config, bootstrap: &str, name: &str) -> Result<TailConsume
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "100");
     for (key, v) in &cfg.kafka.consumer {
-        c.set(key, v);
+        c.set(key, &**v);
     }
     c.create_with_context(TailContext)
         .map_err(|e| format!("kafka {name} consumer: {e}"))

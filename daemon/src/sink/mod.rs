@@ -244,7 +244,7 @@ pub fn spawn_consumer(
         .set("heartbeat.interval.ms", "1000")
         .set("fetch.wait.max.ms", "50");
     for (k, v) in &cfg.kafka.consumer {
-        c.set(k, v);
+        c.set(k, &**v);
     }
     let consumer: BaseConsumer<SinkContext> = c
         .create_with_context(ctx)
