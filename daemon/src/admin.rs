@@ -12,6 +12,7 @@
 //! /api/openapi.json`, [`document`]) are built from the same list.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Request, State};
@@ -74,11 +75,35 @@ pub fn routes(state: Arc<AppState>) -> Router {
     open.merge(api.route_layer(middleware::from_fn_with_state(state.clone(), auth)))
         .fallback(|| async { ApiError::NotFound("not_found") })
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            (
+                Duration::from_millis(state.cfg.server.body_read_timeout_ms),
+                body_limit,
+            ),
+            body_deadline,
+        ))
         .layer(middleware::map_response(move |r: Response| {
             let instance = instance.clone();
             async move { crate::error::conductor_shape(r, &instance) }
         }))
         .with_state(state)
+}
+
+/// Reads an admin request's whole body (at most `limit` bytes, else 413) within
+/// `server.body_read_timeout_ms` of its head, else `408 body_timeout`: a client that drips a
+/// body cannot hold an admin connection, and a slot of the admin listener's connection limit,
+/// for longer. Runs before authentication; admin bodies are small (a webhook definition).
+async fn body_deadline(
+    State((timeout, limit)): State<(Duration, usize)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Ok(Err(_)) => ApiError::TooLarge.into_response(),
+        Err(_) => ApiError::BodyTimeout.into_response(),
+    }
 }
 
 /// `GET /api/openapi.json`.

@@ -283,6 +283,35 @@ async fn silent_connections_are_closed_on_every_listener() {
     d.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dripped_admin_body_is_cut_at_the_body_timeout() {
+    let d = TestDaemon::start("#server\nbody_read_timeout_ms = 1500").await;
+    let mut s = TcpStream::connect(d.daemon.admin_addr).await.unwrap();
+    let start = Instant::now();
+    s.write_all(
+        b"POST /api/metadata/webhook HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+          content-length: 1000\r\n\r\n{\"name\":",
+    )
+    .await
+    .unwrap();
+    // one byte a second keeps the connection busy but never finishes the body
+    let mut buf = vec![0u8; 1024];
+    let answer = loop {
+        tokio::select! {
+            r = s.read(&mut buf) => break String::from_utf8_lossy(&buf[..r.unwrap()]).to_string(),
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                assert!(start.elapsed() < Duration::from_secs(15), "never answered");
+                let _ = s.write_all(b" ").await;
+            }
+        }
+    };
+    eprintln!("dripped admin body answered after {:?}", start.elapsed());
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    assert!(start.elapsed() >= Duration::from_millis(1400));
+    d.stop().await;
+}
+
 /// A raw QUIC connection (ALPN h3) that sends keep-alive PINGs and nothing else.
 async fn quic_connect(d: &TestDaemon) -> quinn::Connection {
     let port = d.daemon.h3_addr.unwrap().port();
