@@ -463,6 +463,15 @@ impl PluginHost {
         plugin.call(&self.engine, &self.limits, req)
     }
 
+    /// Runs `plugin` on a fresh instance and measures the call (`hookd plugin call`).
+    pub fn call_measured(
+        &self,
+        plugin: &Plugin,
+        req: sandbox::bindings::hookd::verifier::types::Request<'_>,
+    ) -> sandbox::Measured {
+        plugin.call_measured(&self.engine, &self.limits, req)
+    }
+
     /// Like [`PluginHost::call`] but on a fresh instance that is dropped afterwards (benchmarks
     /// compare it with the pooled path).
     #[doc(hidden)]

@@ -169,6 +169,19 @@ impl Failure {
 /// A verdict that passed the host's checks: what the verifier answers.
 pub type Checked = Result<Outcome, Reject>;
 
+/// One call and what it cost ([`Plugin::call_measured`]).
+#[derive(Debug)]
+pub struct Measured {
+    /// The verdict, or why there is none.
+    pub result: Result<Checked, Failure>,
+    /// Time to create the instance.
+    pub instantiate: Duration,
+    /// Time of the call.
+    pub call: Duration,
+    /// The largest the instance's linear memory grew, bytes.
+    pub memory_bytes: usize,
+}
+
 /// Per-store host state.
 pub struct HostState {
     limiter: MemoryLimiter,
@@ -275,6 +288,8 @@ fn on_deadline(
 struct MemoryLimiter {
     max: usize,
     hit: bool,
+    /// The largest linear memory any memory of the instance grew to, bytes.
+    peak: usize,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -288,6 +303,7 @@ impl ResourceLimiter for MemoryLimiter {
             self.hit = true;
             wasmtime::bail!("memory limit of {} bytes reached", self.max);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -316,6 +332,7 @@ impl Plugin {
                 limiter: MemoryLimiter {
                     max: limits.memory_bytes,
                     hit: false,
+                    peak: 0,
                 },
                 watch: Watch::default(),
                 ticks: self.ticks.clone(),
@@ -389,6 +406,32 @@ impl Plugin {
         self.run(&mut sb, limits, req)
     }
 
+    /// Runs one call on a fresh instance and says what it cost (`hookd plugin call`).
+    pub fn call_measured(&self, engine: &Engine, limits: &Limits, req: Request<'_>) -> Measured {
+        let t = std::time::Instant::now();
+        let sb = self.instantiate(engine, limits);
+        let instantiate = t.elapsed();
+        let mut sb = match sb {
+            Ok(sb) => sb,
+            Err(f) => {
+                return Measured {
+                    result: Err(f),
+                    instantiate,
+                    call: Duration::ZERO,
+                    memory_bytes: 0,
+                }
+            }
+        };
+        let t = std::time::Instant::now();
+        let result = self.run(&mut sb, limits, req);
+        Measured {
+            result,
+            instantiate,
+            call: t.elapsed(),
+            memory_bytes: sb.store.data().limiter.peak,
+        }
+    }
+
     fn run(&self, sb: &mut Sandbox, limits: &Limits, req: Request<'_>) -> Result<Checked, Failure> {
         Watch::arm(&mut sb.store, limits);
         let verdict = match &sb.bindings {
@@ -412,11 +455,11 @@ impl Plugin {
     }
 }
 
-/// The first line of `e`'s chain, at most 300 characters: what went wrong, without the wasm
-/// backtrace.
+/// What went wrong, in one line of at most 300 characters: the error's root cause (the trap,
+/// or which import the plugin called), without the wasm backtrace.
 pub(crate) fn cause(e: &wasmtime::Error) -> String {
-    let full = format!("{e:#}");
-    let line: String = full.lines().next().unwrap_or_default().chars().take(300).collect();
+    let root = e.root_cause().to_string();
+    let line: String = root.lines().next().unwrap_or_default().chars().take(300).collect();
     super::log::clean(&line)
 }
 

@@ -1,7 +1,9 @@
 //! Standard output and error of a plugin: `wasi:cli/stdout`, `wasi:cli/stderr` and the
 //! `output-stream` methods of `wasi:io/streams` that Rust's standard library (and the WASI
 //! preview 1 adapter) use to write — `check-write`, `write`, `blocking-write-and-flush`,
-//! `flush`, `blocking-flush`.
+//! `flush`, `blocking-flush`, `subscribe` (a `wasi:io/poll` pollable that is always ready) —
+//! and an empty `wasi:cli/environment` (no variables, no arguments), which std reads before
+//! printing a panic message.
 //!
 //! What a plugin writes is kept per call, at most [`MAX_OUTPUT_PER_CALL`] bytes (the rest is
 //! dropped and said so), and written to hookd's log line by line when the call ends (see
@@ -23,6 +25,9 @@ const WRITE_PERMIT: u64 = 4096;
 
 /// The host side of an `output-stream`: rep 1 is stdout, 2 stderr.
 pub struct OutputStream;
+
+/// The host side of a `pollable` (of an output stream: always ready, `block` returns at once).
+pub struct Pollable;
 
 const STDOUT: u32 = 1;
 const STDERR: u32 = 2;
@@ -87,13 +92,39 @@ pub fn define(linker: &mut Linker<HostState>, imports: &[String]) -> wasmtime::R
         };
         match iface {
             "wasi:io/streams" => define_streams(linker, name)?,
+            // An empty environment: std's panic handler reads RUST_BACKTRACE before it
+            // writes the message (which would otherwise never be seen).
+            "wasi:cli/environment" => {
+                let mut i = linker.instance(name)?;
+                i.func_wrap("get-environment", |_, (): ()| {
+                    Ok((Vec::<(String, String)>::new(),))
+                })?;
+                i.func_wrap("get-arguments", |_, (): ()| Ok((Vec::<String>::new(),)))?;
+            }
+            "wasi:io/poll" => {
+                let mut i = linker.instance(name)?;
+                i.resource("pollable", ResourceType::host::<Pollable>(), |_, _| Ok(()))?;
+                i.func_wrap(
+                    "[method]pollable.block",
+                    |_, (_,): (Resource<Pollable>,)| Ok(()),
+                )?;
+                i.func_wrap(
+                    "[method]pollable.ready",
+                    |_, (_,): (Resource<Pollable>,)| Ok((true,)),
+                )?;
+            }
             "wasi:cli/stdout" => {
-                linker.instance(name)?.func_wrap("get-stdout", |_, (): ()| {
+                let mut i = linker.instance(name)?;
+                // The interface re-exports the stream type: the same host type as in streams.
+                i.resource("output-stream", ResourceType::host::<OutputStream>(), |_, _| Ok(()))?;
+                i.func_wrap("get-stdout", |_, (): ()| {
                     Ok((Resource::<OutputStream>::new_own(STDOUT),))
                 })?;
             }
             "wasi:cli/stderr" => {
-                linker.instance(name)?.func_wrap("get-stderr", |_, (): ()| {
+                let mut i = linker.instance(name)?;
+                i.resource("output-stream", ResourceType::host::<OutputStream>(), |_, _| Ok(()))?;
+                i.func_wrap("get-stderr", |_, (): ()| {
                     Ok((Resource::<OutputStream>::new_own(STDERR),))
                 })?;
             }
@@ -110,10 +141,19 @@ fn define_streams(linker: &mut Linker<HostState>, name: &str) -> wasmtime::Resul
         ResourceType::host::<OutputStream>(),
         |_, _| Ok(()),
     )?;
+    // Re-exported from wasi:io/poll: the same host type.
+    i.resource("pollable", ResourceType::host::<Pollable>(), |_, _| Ok(()))?;
+    // Writers wait on this before each write (the WASI adapter's blocking write): always
+    // ready.
+    i.func_wrap(
+        "[method]output-stream.subscribe",
+        |_, (_,): (Resource<OutputStream>,)| Ok((Resource::<Pollable>::new_own(0),)),
+    )?;
     // `result<u64, stream-error>`: always room for another write.
     i.func_new(
         "[method]output-stream.check-write",
-        |_, _, _, results: &mut [Val]| {
+        |mut s: Store<'_>, _, params: &[Val], results: &mut [Val]| {
+            stream_rep(&mut s, &params[0])?;
             results[0] = Val::Result(Ok(Some(Box::new(Val::U64(WRITE_PERMIT)))));
             Ok(())
         },
@@ -143,7 +183,8 @@ fn define_streams(linker: &mut Linker<HostState>, name: &str) -> wasmtime::Resul
         "[method]output-stream.flush",
         "[method]output-stream.blocking-flush",
     ] {
-        i.func_new(method, |_, _, _, results: &mut [Val]| {
+        i.func_new(method, |mut s: Store<'_>, _, params: &[Val], results| {
+            stream_rep(&mut s, &params[0])?;
             results[0] = Val::Result(Ok(None));
             Ok(())
         })?;
@@ -151,9 +192,14 @@ fn define_streams(linker: &mut Linker<HostState>, name: &str) -> wasmtime::Resul
     Ok(())
 }
 
+/// Which stream a method was called on. The borrowed handle is released (every `ResourceAny`
+/// must be dropped, borrows too, before the call returns).
 fn stream_rep(s: &mut Store<'_>, v: &Val) -> wasmtime::Result<u32> {
     match v {
-        Val::Resource(any) => Ok(any.try_into_resource::<OutputStream>(&mut *s)?.rep()),
+        Val::Resource(any) => {
+            // Converting releases the borrow.
+            Ok((*any).try_into_resource::<OutputStream>(&mut *s)?.rep())
+        }
         _ => wasmtime::bail!("output-stream method without a stream"),
     }
 }

@@ -276,7 +276,6 @@ impl PluginVerifier {
 const MAX_KEPT_HEADER_BUFFER: usize = 16 * 1024;
 
 /// `name: value` lines joined by `\n` (see `headers` in the WIT file).
-#[cfg_attr(not(feature = "testing"), allow(dead_code))] // benches and e2e tests
 pub fn header_block(headers: &http::HeaderMap) -> String {
     let mut out = String::new();
     header_block_into(headers, &mut out);

@@ -3,8 +3,8 @@
 //! A `wasm32-wasip2` component imports WASI interfaces through Rust's standard library (stdio
 //! for panic messages, environment, exit, clocks …) even when it never uses them. hookd defines
 //! every such import as a function that traps when called — no filesystem, network,
-//! environment, clock or input can be reached — except `wasi:random`, which std's `HashMap`
-//! needs for its seed, and stdout/stderr, which go to hookd's log, bounded ([`super::stdio`]):
+//! clock or input can be reached — except `wasi:random`, which std's `HashMap` needs for its
+//! seed, an empty environment, and stdout/stderr, which go to hookd's log, bounded ([`super::stdio`]):
 //! `println!` does not fail a request, and a panic's message is logged before its trap.
 //!
 //! `wasi:random/random` promises cryptographically secure bytes (a plugin may use them for
