@@ -56,7 +56,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hookd::config::PluginsConfig;
 use hookd::model::WebhookConfig;
 use hookd::plugin::crypto::matches_any;
-use hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Settings};
+use hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Scheme, Settings};
 use hookd::plugin::{Limits, PluginHost, PluginLink, PluginVerifier};
 use hookd::verify::hmac::hmac_sha256;
 use hookd::verify::{Outcome, Reject, RequestParts, VerifyContext};
@@ -234,6 +234,9 @@ fn wit_request<'a>(block: &'a str, body: &'a [u8], secrets: &'a [&'a str]) -> Re
             params: &[],
             tolerance_seconds: None,
         },
+        scheme: Scheme::Https,
+        authority: "hooks.example.com",
+        url: "https://hooks.example.com/webhook/bench",
     }
 }
 

@@ -32,8 +32,9 @@ impl Verifier for Twilio {
             log::error("no request URL: this hookd passes none (contract 0.3.0 needed)");
             return Verdict::reject(RejectReason::Malformed);
         }
-        let body_hash = req
-            .query_pairs()
+        // The signed URL's query (the same as the target's, unless a proxy rewrote it).
+        let query = req.url.split_once('?').map_or("", |(_, q)| q);
+        let body_hash = hookd_plugin_sdk::form::parse(query.as_bytes())
             .into_iter()
             .find(|(k, _)| k == "bodySHA256")
             .map(|(_, v)| v);
