@@ -57,7 +57,7 @@ use hookd::config::PluginsConfig;
 use hookd::model::WebhookConfig;
 use hookd::plugin::crypto::matches_any;
 use hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Scheme, Settings};
-use hookd::plugin::{Limits, PluginHost, PluginLink, PluginVerifier};
+use hookd::plugin::{Limits, Origin, PluginHost, PluginLink, PluginVerifier};
 use hookd::verify::hmac::hmac_sha256;
 use hookd::verify::{Outcome, Reject, RequestParts, VerifyContext};
 use hookd_benches::shapes::{Generator, Provider};
@@ -89,6 +89,8 @@ fn plugin_dir() -> tempfile::TempDir {
         ("shopify", "shopify"),
         ("loop", "loop"),
         ("noop", "noop"),
+        ("contract_v0_2", "contract-v0-2"),
+        ("contract_v0_3", "contract-v0-3"),
     ] {
         std::fs::copy(
             out.join(format!("{file}.wasm")),
@@ -344,6 +346,33 @@ fn plugins(c: &mut Criterion) {
         c.bench_function(&format!("plugin/floor/1KiB-noop-{name}"), |b| {
             b.iter(|| noop.verify(black_box(&parts), &ctx))
         });
+    }
+
+    // The cost of contract 0.3.0 against 0.2.0: twin plugins (the same code built for each
+    // contract) accepting the same 1 KiB request after one header lookup and a host call; the
+    // 0.2.0 one is called through its own bindings with the request converted. And what
+    // ingress adds per plugin request for 0.3.0: the request's origin and public URL.
+    {
+        let mut hm = headers.clone();
+        hm.insert("x-token", HeaderValue::from_static("tok-123456"));
+        let block = hookd::plugin::verifier::header_block(&hm);
+        let secrets = ["tok-123456"];
+        let mut g = c.benchmark_group("plugin/contract/1KiB");
+        for (name, v) in [("contract-v0-2", "0.2.0"), ("contract-v0-3", "0.3.0")] {
+            let out = h.call(name, wit_request(&block, &body, &secrets));
+            assert!(matches!(out, Ok(Ok(Outcome::Accept { .. }))), "{name}: {out:?}");
+            g.bench_function(v, |b| {
+                b.iter(|| h.call(name, black_box(wit_request(&block, &body, &secrets))))
+            });
+        }
+        let uri: http::Uri = "/webhook/bench".parse().unwrap();
+        g.bench_function("origin-and-url", |b| {
+            b.iter(|| {
+                let o = Origin::of(black_box(&uri), black_box(&hm), true, false, None);
+                o.url(black_box("/webhook/bench"))
+            })
+        });
+        g.finish();
     }
 
     // How ingress runs the call from its task: inline on the worker, block_in_place (what it

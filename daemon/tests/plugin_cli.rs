@@ -73,7 +73,15 @@ fn every_first_party_plugin_passes_its_vectors() {
             continue;
         }
         let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
-        let (code, out) = hookd(&["plugin", "test", &wasm(&name), vectors.to_str().unwrap()]);
+        // A generous deadline: the verdicts are under test, not a busy machine's timing.
+        let (code, out) = hookd(&[
+            "plugin",
+            "test",
+            "--deadline-ms",
+            "2000",
+            &wasm(&name),
+            vectors.to_str().unwrap(),
+        ]);
         assert_eq!(code, 0, "{name}:\n{out}");
         assert!(out.contains(" 0 failed"), "{out}");
         tested.push(name);
@@ -92,7 +100,14 @@ fn a_wrong_expectation_fails_and_says_what_differed() {
     let dir = tempfile::tempdir().unwrap();
     let wrong = dir.path().join("wrong.json");
     std::fs::write(&wrong, v.to_string()).unwrap();
-    let (code, out) = hookd(&["plugin", "test", &wasm("twilio"), wrong.to_str().unwrap()]);
+    let (code, out) = hookd(&[
+        "plugin",
+        "test",
+        "--deadline-ms",
+        "2000",
+        &wasm("twilio"),
+        wrong.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  Twilio docs example"), "{out}");
     assert!(out.contains(r#"got      {"verdict":"accept","delivery_id":null}"#), "{out}");
@@ -109,6 +124,8 @@ fn call_prints_the_verdict_the_log_the_time_and_the_memory() {
     let (code, out) = hookd(&[
         "plugin",
         "call",
+        "--deadline-ms",
+        "2000",
         &wasm("chatty"),
         "--url",
         "https://hooks.example.com/webhook/x?a=1",
@@ -127,6 +144,8 @@ fn call_prints_the_verdict_the_log_the_time_and_the_memory() {
     let (code, out) = hookd(&[
         "plugin",
         "call",
+        "--deadline-ms",
+        "2000",
         &wasm("contract-v0-2"),
         "-H",
         "X-Token: t0k",

@@ -25,6 +25,10 @@ pub(crate) enum PluginCommand {
         plugin: PathBuf,
         /// The vector file (JSON).
         vectors: PathBuf,
+        /// Deadline per call, ms (default: `[plugins] deadline_ms`, 5). Raise it on a busy
+        /// machine: the verdicts, not the timing, are under test.
+        #[arg(long)]
+        deadline_ms: Option<u64>,
     },
     /// Create a plugin crate NAME from the SDK's template: a working HMAC-SHA256 verifier with
     /// a unit test and a vector file, ready for `cargo build --release --target wasm32-wasip2`.
@@ -81,13 +85,23 @@ pub(crate) struct CallArgs {
     /// The public URL (default https://hooks.example.com + target).
     #[arg(long)]
     url: Option<String>,
+    /// Deadline of the call, ms (default: `[plugins] deadline_ms`, 5).
+    #[arg(long)]
+    deadline_ms: Option<u64>,
 }
 
 /// Runs a `hookd plugin` command. `cfg` gives the sandbox limits (`[plugins]`).
 pub(crate) fn run(cmd: PluginCommand, cfg: &PluginsConfig) -> ExitCode {
     match cmd {
-        PluginCommand::Call(a) => call(a, cfg),
-        PluginCommand::Test { plugin, vectors } => test(&plugin, &vectors, cfg),
+        PluginCommand::Call(a) => {
+            let cfg = with_deadline(cfg, a.deadline_ms);
+            call(a, &cfg)
+        }
+        PluginCommand::Test {
+            plugin,
+            vectors,
+            deadline_ms,
+        } => test(&plugin, &vectors, &with_deadline(cfg, deadline_ms)),
         PluginCommand::New { name, dir, sdk } => {
             match super::plugin_new::create(&name, dir, sdk.as_deref()) {
                 Ok(at) => {
@@ -104,6 +118,14 @@ pub(crate) fn run(cmd: PluginCommand, cfg: &PluginsConfig) -> ExitCode {
             }
         }
     }
+}
+
+fn with_deadline(cfg: &PluginsConfig, deadline_ms: Option<u64>) -> PluginsConfig {
+    let mut c = cfg.clone();
+    if let Some(ms) = deadline_ms {
+        c.deadline_ms = ms.clamp(1, 60_000);
+    }
+    c
 }
 
 fn fail(e: &str) -> ExitCode {
