@@ -353,14 +353,17 @@ fn plugins(c: &mut Criterion) {
     // 0.2.0 one is called through its own bindings with the request converted. And what
     // ingress adds per plugin request for 0.3.0: the request's origin and public URL.
     {
-        let mut hm = headers.clone();
+        let mut hm = HeaderMap::clone(&headers);
         hm.insert("x-token", HeaderValue::from_static("tok-123456"));
         let block = hookd::plugin::verifier::header_block(&hm);
         let secrets = ["tok-123456"];
         let mut g = c.benchmark_group("plugin/contract/1KiB");
         for (name, v) in [("contract-v0-2", "0.2.0"), ("contract-v0-3", "0.3.0")] {
             let out = h.call(name, wit_request(&block, &body, &secrets));
-            assert!(matches!(out, Ok(Ok(Outcome::Accept { .. }))), "{name}: {out:?}");
+            assert!(
+                matches!(out, Ok(Ok(Outcome::Accept { .. }))),
+                "{name}: {out:?}"
+            );
             g.bench_function(v, |b| {
                 b.iter(|| h.call(name, black_box(wit_request(&block, &body, &secrets))))
             });

@@ -53,7 +53,9 @@ fn hookd(args: &[&str]) -> (i32, String) {
 }
 
 fn plugin_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins")
+        .join(name)
 }
 
 fn wasm(name: &str) -> String {
@@ -88,7 +90,10 @@ fn every_first_party_plugin_passes_its_vectors() {
     }
     tested.sort();
     for must in ["twilio", "pagerduty", "mailgun", "standard-webhooks"] {
-        assert!(tested.iter().any(|t| t == must), "{must} has no vectors: {tested:?}");
+        assert!(
+            tested.iter().any(|t| t == must),
+            "{must} has no vectors: {tested:?}"
+        );
     }
 }
 
@@ -110,7 +115,10 @@ fn a_wrong_expectation_fails_and_says_what_differed() {
     ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  Twilio docs example"), "{out}");
-    assert!(out.contains(r#"got      {"verdict":"accept","delivery_id":null}"#), "{out}");
+    assert!(
+        out.contains(r#"got      {"verdict":"accept","delivery_id":null}"#),
+        "{out}"
+    );
     assert!(out.contains("1 failed"), "{out}");
     // Bad input is exit code 2, naming the file.
     std::fs::write(&wrong, "{").unwrap();
@@ -137,9 +145,18 @@ fn call_prints_the_verdict_the_log_the_time_and_the_memory() {
         out.contains(r#""body":"https hooks.example.com https://hooks.example.com/webhook/x?a=1""#),
         "{out}"
     );
-    assert!(out.contains("log: Warn [Log] chatty: hello from the log import"), "{out}");
-    assert!(out.contains("log: Info [Stdout] chatty: printed to stdout"), "{out}");
-    assert!(out.contains("contract: 0.3.0") && out.contains(" µs") && out.contains("KiB"), "{out}");
+    assert!(
+        out.contains("log: Warn [Log] chatty: hello from the log import"),
+        "{out}"
+    );
+    assert!(
+        out.contains("log: Info [Stdout] chatty: printed to stdout"),
+        "{out}"
+    );
+    assert!(
+        out.contains("contract: 0.3.0") && out.contains(" µs") && out.contains("KiB"),
+        "{out}"
+    );
     // A 0.2.0 plugin runs too.
     let (code, out) = hookd(&[
         "plugin",
@@ -153,5 +170,8 @@ fn call_prints_the_verdict_the_log_the_time_and_the_memory() {
         "t0k",
     ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(r#"{"verdict":"accept""#) && out.contains("contract: 0.2.0"), "{out}");
+    assert!(
+        out.contains(r#"{"verdict":"accept""#) && out.contains("contract: 0.2.0"),
+        "{out}"
+    );
 }

@@ -554,7 +554,11 @@ mod tests {
             encoding::hex_encode(&sha1),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
-        assert!(crypto::hmac_sha1_matches(b"Jefe", &[b"what do ya want for nothing?"], &[&sha1]));
+        assert!(crypto::hmac_sha1_matches(
+            b"Jefe",
+            &[b"what do ya want for nothing?"],
+            &[&sha1]
+        ));
         assert_eq!(
             encoding::hex_encode(&crypto::sha256(b"abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -595,10 +599,16 @@ mod tests {
         assert_eq!(req.header("x-twilio-signature"), Some("sig"));
         assert_eq!(req.url, "https://hooks.example.com/webhook/x?b=2&a=%20");
         assert_eq!(req.param("a"), Some("1"));
-        assert_eq!(req.settings.params[0].0, "a", "sorted like hookd sends them");
+        assert_eq!(
+            req.settings.params[0].0, "a",
+            "sorted like hookd sends them"
+        );
         assert_eq!(
             req.form(),
-            vec![("To".into(), "+1".into()), ("Body".into(), "hi there".into())]
+            vec![
+                ("To".into(), "+1".into()),
+                ("Body".into(), "hi there".into())
+            ]
         );
         assert_eq!(req.query_pairs()[1], ("a".into(), " ".into()));
     }

@@ -134,9 +134,9 @@ impl RequestBuilder {
             Scheme::Http => "http",
             Scheme::Https => "https",
         };
-        let url = self.url.unwrap_or_else(|| {
-            alloc::format!("{scheme}://{}{}", self.authority, self.target)
-        });
+        let url = self
+            .url
+            .unwrap_or_else(|| alloc::format!("{scheme}://{}{}", self.authority, self.target));
         let block: Vec<String> = self
             .headers
             .iter()

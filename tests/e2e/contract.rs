@@ -150,7 +150,11 @@ fn plugin_log_lines_and_printed_output_reach_the_log_with_the_plugin_name() {
     let find = |msg: &str| {
         lines
             .iter()
-            .find(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains(msg)))
+            .find(|l| {
+                l["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(msg))
+            })
             .unwrap_or_else(|| panic!("no log line with {msg:?} in\n{text}"))
     };
     let logged = find("chatty: hello from the log import");
@@ -158,9 +162,15 @@ fn plugin_log_lines_and_printed_output_reach_the_log_with_the_plugin_name() {
     assert_eq!(logged["fields"]["plugin"], "chatty", "{logged}");
     assert_eq!(logged["fields"]["source"], "log");
     let out = find("chatty: printed to stdout");
-    assert_eq!((out["level"].as_str(), out["fields"]["plugin"].as_str()), (Some("INFO"), Some("chatty")));
+    assert_eq!(
+        (out["level"].as_str(), out["fields"]["plugin"].as_str()),
+        (Some("INFO"), Some("chatty"))
+    );
     assert_eq!(out["fields"]["source"], "stdout");
-    assert_eq!(find("chatty: printed to stderr")["fields"]["source"], "stderr");
+    assert_eq!(
+        find("chatty: printed to stderr")["fields"]["source"],
+        "stderr"
+    );
     // A panic's message reaches the log, then the trap is reported with its cause.
     assert_eq!(find("chatty: asked to panic")["fields"]["plugin"], "chatty");
     assert!(find("plugin call failed")["fields"]["cause"]
@@ -174,11 +184,21 @@ async fn println_does_not_fail_the_request() {
     let dir = plugins::dir_with(&["chatty"]);
     let d = TestDaemon::start(&plugins::config(dir.path(), 200)).await;
     let id = hook(&d, "chatty", json!({})).await;
-    let (st, body) = send(&http1_client(), &format!("{}/webhook/{id}", d.http_url()), &[], "x").await;
+    let (st, body) = send(
+        &http1_client(),
+        &format!("{}/webhook/{id}", d.http_url()),
+        &[],
+        "x",
+    )
+    .await;
     assert_eq!(st, 200, "{body}");
     let m = d.metrics_text().await;
     assert_eq!(
-        metric(&m, "hookd_plugin_errors_total", &[("plugin", "chatty"), ("kind", "trap")]),
+        metric(
+            &m,
+            "hookd_plugin_errors_total",
+            &[("plugin", "chatty"), ("kind", "trap")]
+        ),
         0.0
     );
     d.stop().await;
@@ -214,7 +234,12 @@ fn form_body() -> String {
         .join("&")
 }
 
-async fn twilio_over_every_protocol(d: &TestDaemon, id: &str, signed_url: Option<&str>, forwarded: bool) {
+async fn twilio_over_every_protocol(
+    d: &TestDaemon,
+    id: &str,
+    signed_url: Option<&str>,
+    forwarded: bool,
+) {
     let cert = d.daemon.tls_cert_path.as_ref().unwrap();
     let path = format!("/webhook/{id}");
     let tls = d.https_url();
@@ -231,14 +256,21 @@ async fn twilio_over_every_protocol(d: &TestDaemon, id: &str, signed_url: Option
     let with_sig = |url: &str| {
         let mut h = base.clone();
         let signed = signed_url.map_or_else(|| url.to_string(), str::to_owned);
-        h.push(("x-twilio-signature", twilio_signature(TOKEN_TWILIO, &signed, PARAMS)));
+        h.push((
+            "x-twilio-signature",
+            twilio_signature(TOKEN_TWILIO, &signed, PARAMS),
+        ));
         h
     };
     let body = form_body();
     // HTTP/1.1, plain and over TLS; HTTP/2 over TLS and as h2c.
     let cases = [
         ("h1", http1_client(), format!("{plain}{path}")),
-        ("h1-tls", tls_client(cert, b"http/1.1"), format!("{tls}{path}")),
+        (
+            "h1-tls",
+            tls_client(cert, b"http/1.1"),
+            format!("{tls}{path}"),
+        ),
         ("h2", tls_client(cert, b"h2"), format!("{tls}{path}")),
         (
             "h2c",
@@ -261,7 +293,12 @@ async fn twilio_over_every_protocol(d: &TestDaemon, id: &str, signed_url: Option
     let c = h3_connect(d).await;
     let called = format!("https://{h3_authority}{path}");
     let r = h3_post(&c, &path, &with_sig(&called), body.clone().into_bytes()).await;
-    assert_eq!(r.status, 200, "h3 {called}: {:?}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "h3 {called}: {:?}",
+        String::from_utf8_lossy(&r.body)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,9 +354,18 @@ async fn reload_reports_every_file_not_loaded_and_keeps_plugins_in_use() {
     assert_eq!(rep["loaded"], json!(["shopify"]), "{rep}");
     let why = rep["failed"]["shopify"].as_str().unwrap();
     assert!(why.contains(&used) && why.contains("stays loaded"), "{why}");
-    assert!(rep["failed"]["bad name!.wasm"].as_str().unwrap().contains("name"), "{rep}");
+    assert!(
+        rep["failed"]["bad name!.wasm"]
+            .as_str()
+            .unwrap()
+            .contains("name"),
+        "{rep}"
+    );
     let (_, list) = admin(&d, http::Method::GET, "/api/admin/plugins").await;
-    assert_eq!(list["failed"], rep["failed"], "the list shows the last reload's failures");
+    assert_eq!(
+        list["failed"], rep["failed"],
+        "the list shows the last reload's failures"
+    );
     // Still in service: a request is verified (a wrong signature, so 401 — not 5xx).
     let (st, _) = send(
         &http1_client(),
@@ -333,7 +379,8 @@ async fn reload_reports_every_file_not_loaded_and_keeps_plugins_in_use() {
 
     // After a restart without the file, the webhook (read back from the snapshot) answers
     // 503 plugin_unavailable, not 500.
-    let d = TestDaemon::start_with("embedded", &plugins::config(dir.path(), 200), Some(state)).await;
+    let d =
+        TestDaemon::start_with("embedded", &plugins::config(dir.path(), 200), Some(state)).await;
     let (st, body) = send(
         &http1_client(),
         &format!("{}/webhook/{used}", d.http_url()),

@@ -13,6 +13,7 @@ use crate::plugin::{Limits, Plugin, PluginHost};
 
 /// `hookd plugin …`
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub(crate) enum PluginCommand {
     /// Run a plugin on one request: prints the verdict, the plugin's log lines, the time and
     /// the memory it used. The request comes from flags, or from a file (one case of the vector
@@ -290,7 +291,10 @@ fn test(plugin_path: &Path, vectors: &Path, cfg: &PluginsConfig) -> ExitCode {
     }
     let mut failed = 0;
     for (i, case) in file.cases.iter().enumerate() {
-        let name = case.name.clone().unwrap_or_else(|| format!("case {}", i + 1));
+        let name = case
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("case {}", i + 1));
         let Some(want) = &case.expect else {
             return fail(&format!("{name}: no `expect`"));
         };

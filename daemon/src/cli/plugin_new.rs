@@ -30,7 +30,11 @@ const SDK_VERSION: &str = "0.3";
 
 /// Creates crate `name` in `dir` (default `./name`), depending on the SDK at `sdk` (a path to
 /// hookd's `plugin-sdk/`) or on the published crate. Refuses an existing, non-empty directory.
-pub(crate) fn create(name: &str, dir: Option<PathBuf>, sdk: Option<&Path>) -> Result<PathBuf, String> {
+pub(crate) fn create(
+    name: &str,
+    dir: Option<PathBuf>,
+    sdk: Option<&Path>,
+) -> Result<PathBuf, String> {
     if !crate::plugin::valid_name(name) || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return Err(format!(
             "`{name}`: a plugin name starts with a letter and has 1-64 letters, digits, '-' or '_'"
@@ -91,7 +95,10 @@ mod tests {
         let at = create("b", Some(tmp.path().join("b")), Some(&sdk)).unwrap();
         let toml = std::fs::read_to_string(at.join("Cargo.toml")).unwrap();
         assert!(toml.contains("hookd-plugin-sdk = { path = "), "{toml}");
-        assert!(create("b", Some(tmp.path().join("b")), None).is_err(), "not empty");
+        assert!(
+            create("b", Some(tmp.path().join("b")), None).is_err(),
+            "not empty"
+        );
         assert!(create("../x", None, None).is_err());
     }
 }

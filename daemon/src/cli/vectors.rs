@@ -135,7 +135,11 @@ impl Headers {
 pub(crate) enum Expect {
     /// Accepted; `delivery_id` checked when given (`null`: none).
     Accept {
-        #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "double_option"
+        )]
         delivery_id: Option<Option<String>>,
     },
     /// Rejected with `reason` (`missing_signature`, `bad_signature`, `stale_timestamp`,
@@ -162,7 +166,9 @@ pub(crate) enum Expect {
 mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Ok(Some(Option::deserialize(d)?))
     }
 

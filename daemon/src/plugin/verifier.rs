@@ -156,8 +156,9 @@ impl Slot {
 
 impl PluginVerifier {
     /// Calls `f` with the request as the plugin sees it. Everything is borrowed (the header
-    /// block is written into a buffer kept per thread), so nothing is allocated per request
-    /// unless a webhook has more than four secrets or any params, or the request has a query.
+    /// block is written into a buffer kept per thread) except the public URL, built from
+    /// `origin` (one allocation); more only when a webhook has more than four secrets or any
+    /// params, or the request has a query.
     fn with_request<R>(
         &self,
         req: &RequestParts<'_>,

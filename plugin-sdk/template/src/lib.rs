@@ -7,7 +7,9 @@
 //! Build: `cargo build --release --target wasm32-wasip2`; test natively: `cargo test`; test the
 //! component: `hookd plugin test target/wasm32-wasip2/release/{{crate}}.wasm tests/vectors.json`.
 
-use hookd_plugin_sdk::{crypto, encoding, export_verifier, log, RejectReason, Request, Verdict, Verifier};
+use hookd_plugin_sdk::{
+    crypto, encoding, export_verifier, log, RejectReason, Request, Verdict, Verifier,
+};
 
 /// Default timestamp window when the webhook sets no `toleranceSeconds`.
 const TOLERANCE_SECS: u64 = 300;
@@ -51,7 +53,8 @@ mod tests {
 
     /// A request signed the way the sender signs (the SDK computes HMACs natively in tests).
     fn signed(secret: &str, ts: &str, body: &str) -> Request {
-        let mac = crypto::hmac_sha256_parts(secret.as_bytes(), &[ts.as_bytes(), b".", body.as_bytes()]);
+        let mac =
+            crypto::hmac_sha256_parts(secret.as_bytes(), &[ts.as_bytes(), b".", body.as_bytes()]);
         Request::builder()
             .header("X-Signature", &encoding::hex_encode(&mac))
             .header("X-Timestamp", ts)
@@ -74,6 +77,9 @@ mod tests {
         assert_eq!(v, Verdict::reject(RejectReason::BadSignature));
         let v = Plugin::verify(&signed("s3cret", "1600000000", "{}"));
         assert_eq!(v, Verdict::reject(RejectReason::StaleTimestamp));
-        assert!(!log::take_lines().is_empty(), "the stale timestamp was logged");
+        assert!(
+            !log::take_lines().is_empty(),
+            "the stale timestamp was logged"
+        );
     }
 }

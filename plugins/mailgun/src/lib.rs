@@ -27,7 +27,11 @@ impl Verifier for Mailgun {
         let form = req
             .header("content-type")
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-        let signed = if form { from_form(req) } else { from_json(&req.body) };
+        let signed = if form {
+            from_form(req)
+        } else {
+            from_json(&req.body)
+        };
         let s = match signed {
             Ok(Some(s)) => s,
             Ok(None) => return Verdict::reject(RejectReason::MissingSignature),
@@ -62,27 +66,31 @@ fn from_json(body: &[u8]) -> Result<Option<Signed>, ()> {
         return Ok(None);
     };
     let field = |k: &str| sig.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-    Ok(match (field("timestamp"), field("token"), field("signature")) {
-        (Some(timestamp), Some(token), Some(signature)) => Some(Signed {
-            timestamp,
-            token,
-            signature,
-        }),
-        _ => None,
-    })
+    Ok(
+        match (field("timestamp"), field("token"), field("signature")) {
+            (Some(timestamp), Some(token), Some(signature)) => Some(Signed {
+                timestamp,
+                token,
+                signature,
+            }),
+            _ => None,
+        },
+    )
 }
 
 fn from_form(req: &Request) -> Result<Option<Signed>, ()> {
     let fields = req.form();
     let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    Ok(match (field("timestamp"), field("token"), field("signature")) {
-        (Some(timestamp), Some(token), Some(signature)) => Some(Signed {
-            timestamp,
-            token,
-            signature,
-        }),
-        _ => None,
-    })
+    Ok(
+        match (field("timestamp"), field("token"), field("signature")) {
+            (Some(timestamp), Some(token), Some(signature)) => Some(Signed {
+                timestamp,
+                token,
+                signature,
+            }),
+            _ => None,
+        },
+    )
 }
 
 export_verifier!(Mailgun);
