@@ -39,15 +39,24 @@ pub struct ConnInfo {
     pub addr: SocketAddr,
     /// What this connection holds of the in-flight budget (`crate::admission`).
     pub usage: Arc<Usage>,
+    /// Whether the connection is TLS (a TLS listener, or QUIC): the request's scheme.
+    pub tls: bool,
 }
 
 impl ConnInfo {
-    /// A connection from `addr` holding nothing yet.
+    /// A plain connection from `addr` holding nothing yet.
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
             usage: Arc::default(),
+            tls: false,
         }
+    }
+
+    /// This connection, marked TLS or not.
+    pub fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
     }
 }
 

@@ -141,6 +141,15 @@ impl Daemon {
             )
             .map_err(StartError::State)?,
         );
+        if let Some(h) = &plugins {
+            // A plugin file removed while webhooks use it stays loaded (plugin/mod.rs).
+            let reg = Arc::downgrade(&registry);
+            h.set_users(Box::new(move |name| {
+                reg.upgrade()
+                    .map(|r| crate::webhook::webhooks_using_plugin(&r, name))
+                    .unwrap_or_default()
+            }));
+        }
         let producer = kafka::event_producer(&cfg, &bootstrap).map_err(StartError::Kafka)?;
         let publisher = EventPublisher::new(producer, &cfg.kafka.topic, cfg.ack_timeout());
         let sync = Arc::new(ConfigSync::new(

@@ -61,7 +61,7 @@ pub enum ApiError {
     #[error("{0}")]
     Malformed(&'static str),
     /// Backpressure or broker unavailable; `Retry-After` seconds.
-    #[error("{reason}")]
+    #[error("{}", unavailable_message(reason))]
     Unavailable {
         /// Reason code.
         reason: &'static str,
@@ -157,6 +157,17 @@ struct ErrorParts {
     status: StatusCode,
     code: &'static str,
     message: String,
+}
+
+/// The message of a 503: the reason code, or a sentence where the code alone is not clear.
+fn unavailable_message(reason: &str) -> &str {
+    match reason {
+        "plugin_unavailable" => {
+            "this webhook's verifier plugin is not loaded on this hookd (removed, or it failed \
+             to load: see GET /api/admin/plugins)"
+        }
+        other => other,
+    }
 }
 
 impl IntoResponse for ApiError {

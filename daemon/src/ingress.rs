@@ -132,6 +132,15 @@ async fn handle(
             retry_after: st.cfg.kafka.retry_after_secs,
         });
     }
+    if let crate::verify::Verifier::Plugin(pv) = &entry.spec.verifier {
+        if !pv.is_loaded() {
+            // Removed, or never loaded on this instance: this webhook only, never a 500.
+            return Err(ApiError::Unavailable {
+                reason: "plugin_unavailable",
+                retry_after: st.cfg.kafka.retry_after_secs,
+            });
+        }
+    }
     let method = req.method();
     if method != http::Method::POST
         && !(method == http::Method::GET && entry.spec.verifier.answers_get())
@@ -150,6 +159,17 @@ async fn handle(
     let retry_after = st.cfg.kafka.retry_after_secs;
     let limit = entry.spec.body_limit(st.cfg.server.max_body_bytes);
     let (parts, body) = req.into_parts();
+    // What a plugin sees of where the request was sent (scheme, authority, public URL).
+    let origin = matches!(entry.spec.verifier, crate::verify::Verifier::Plugin(_)).then(|| {
+        crate::plugin::Origin::of(
+            &parts.uri,
+            &parts.headers,
+            conn.as_ref().is_some_and(|c| c.tls),
+            conn.as_ref()
+                .is_some_and(|c| st.clients.is_trusted(c.addr.ip())),
+            st.cfg.server.public_url.as_deref(),
+        )
+    });
     if let Some(len) = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -192,9 +212,16 @@ async fn handle(
             reason: "plugin_busy",
             retry_after,
         })?;
+        if slot.is_empty() {
+            return Err(ApiError::Unavailable {
+                reason: "plugin_unavailable",
+                retry_after,
+            });
+        }
+        let origin = origin.unwrap_or_default();
         // The call runs on the plugin version admitted, whose permit it holds (not on one a
         // reload has put in the table since).
-        slot.run(|| unverified.verify_with(|parts| pv.verify_in(&slot, parts, &ctx)))
+        slot.run(|| unverified.verify_with(|parts| pv.verify_in(&slot, parts, &ctx, &origin)))
     } else {
         unverified.verify(&entry.spec.verifier, &ctx)
     }

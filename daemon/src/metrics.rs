@@ -47,6 +47,8 @@ pub const CONNECTIONS_CLOSED_TOTAL: &str = "hookd_connections_closed_total";
 pub const H3_INCOMING_TOTAL: &str = "hookd_h3_incoming_total";
 /// Plugin calls that failed, by `plugin` and `kind`.
 pub const PLUGIN_ERRORS_TOTAL: &str = "hookd_plugin_errors_total";
+/// Plugin log lines dropped by `[plugins] log_lines_per_second`, by `plugin`.
+pub const PLUGIN_LOG_DROPPED_TOTAL: &str = "hookd_plugin_log_lines_dropped_total";
 
 /// Conductor API latency by `op` and `outcome`.
 pub const CONDUCTOR_REQUEST_SECONDS: &str = "hookd_conductor_request_duration_seconds";
@@ -114,6 +116,7 @@ pub const REJECTION_REASONS: &[&str] = &[
 pub const ERROR_REASONS: &[&str] = &[
     "plugin_error",
     "plugin_busy",
+    "plugin_unavailable",
     "overloaded",
     "queue_full",
     "kafka_timeout",
@@ -217,6 +220,7 @@ pub fn init_series(s: &Series) {
                 metrics::counter!(PLUGIN_ERRORS_TOTAL, "plugin" => p.clone(), "kind" => k)
                     .absolute(0);
             }
+            metrics::counter!(PLUGIN_LOG_DROPPED_TOTAL, "plugin" => p.clone()).absolute(0);
         }
     }
     if s.sink {
@@ -315,6 +319,10 @@ fn describe() {
     describe_counter!(
         PLUGIN_ERRORS_TOTAL,
         "Plugin calls that failed (request answered 500 plugin_error) by plugin and kind"
+    );
+    describe_counter!(
+        PLUGIN_LOG_DROPPED_TOTAL,
+        "Plugin log lines dropped by plugins.log_lines_per_second, by plugin"
     );
     describe_histogram!(
         CONDUCTOR_REQUEST_SECONDS,

@@ -205,7 +205,7 @@ async fn connection(
         }
     };
     let _ = stream.set_nodelay(true);
-    let info = ConnInfo::new(addr);
+    let info = ConnInfo::new(addr).with_tls(sh.tls.is_some());
     let activity = Activity::new(accepted);
     let lifetime = Lifetime {
         header_timeout: l.header_read_timeout,

@@ -93,15 +93,23 @@ pub mod __private {
         export_macro_name: "__export_verifier_world",
         default_bindings_module: "hookd_plugin_sdk::__private",
         runtime_path: "hookd_plugin_sdk::__private::wit_bindgen::rt",
+        // Verdicts compare in plugins' unit tests.
+        additional_derives: [PartialEq, Eq],
         generate_all,
     });
     pub use wit_bindgen;
 }
 
-pub use __private::hookd::verifier::types::{Handshake, RejectReason, Settings, Verdict};
+pub use __private::hookd::verifier::types::{Handshake, RejectReason, Scheme, Settings, Verdict};
 
+pub mod form;
 mod headers;
+pub mod log;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+mod testing;
 pub use headers::Headers;
+pub use testing::RequestBuilder;
 
 /// One request as received by hookd, not yet trusted (the WIT `request`, plus a header index).
 ///
@@ -124,6 +132,15 @@ pub struct Request {
     pub url_verified: bool,
     /// The webhook's settings: secrets, params, tolerance.
     pub settings: Settings,
+    /// How the request reached hookd: [`Scheme::Https`] over TLS (and HTTP/3).
+    pub scheme: Scheme,
+    /// The request's authority as received (`:authority` on HTTP/2 and HTTP/3, `Host` on
+    /// HTTP/1.1), e.g. `hooks.example.com`; empty when it had none.
+    pub authority: String,
+    /// The full URL the sender called, as hookd reconstructs it (`[server] public_url`, or a
+    /// trusted proxy's `X-Forwarded-Proto` / `X-Forwarded-Host`, else `scheme` and
+    /// `authority`), then the target: what URL-signing providers (Twilio …) sign.
+    pub url: String,
 }
 
 impl From<__private::hookd::verifier::types::Request> for Request {
@@ -136,6 +153,9 @@ impl From<__private::hookd::verifier::types::Request> for Request {
             now_unix_seconds: r.now_unix_seconds,
             url_verified: r.url_verified,
             settings: r.settings,
+            scheme: r.scheme,
+            authority: r.authority,
+            url: r.url,
         }
     }
 }
@@ -179,6 +199,23 @@ impl Request {
     /// The raw query string without `?`, not decoded; empty when there is none.
     pub fn query(&self) -> &str {
         self.target.split_once('?').map_or("", |(_, q)| q)
+    }
+
+    /// The body's `application/x-www-form-urlencoded` fields, decoded, in the order sent
+    /// (see [`form`]). Check the signature over the raw [`Request::body`]; use this for what
+    /// the scheme signs field by field (Twilio) or for values to read.
+    pub fn form(&self) -> alloc::vec::Vec<(String, String)> {
+        form::parse(&self.body)
+    }
+
+    /// The query string's fields, decoded, in the order sent.
+    pub fn query_pairs(&self) -> alloc::vec::Vec<(String, String)> {
+        form::parse(self.query().as_bytes())
+    }
+
+    /// A request to build by hand, for a plugin's native unit tests (`cargo test`).
+    pub fn builder() -> RequestBuilder {
+        RequestBuilder::new()
     }
 
     /// The first value of header `name`, compared case-insensitively.
@@ -255,7 +292,11 @@ impl Verdict {
 pub mod crypto {
     use alloc::vec::Vec;
 
+    #[cfg(target_arch = "wasm32")]
     use crate::__private::hookd::verifier::crypto as host;
+    // Natively (unit tests) the SDK stands in for hookd.
+    #[cfg(not(target_arch = "wasm32"))]
+    use crate::native::crypto as host;
     use crate::with_joined;
 
     /// HMAC-SHA256 of `data` with `key`; 32 bytes.
@@ -471,6 +512,9 @@ mod tests {
                 params: Vec::new(),
                 tolerance_seconds,
             },
+            scheme: Scheme::Https,
+            authority: String::new(),
+            url: String::new(),
         };
         let hour_ago = "1699996400";
         assert_eq!(req(None).check_timestamp(hour_ago, 0), Ok(()), "no window");
@@ -488,6 +532,85 @@ mod tests {
             Err(RejectReason::Malformed),
             "a window or not, the value must be a Unix timestamp"
         );
+    }
+
+    /// The native stand-in for the host gives the RFC answers (HMAC: RFC 4231 / 2202,
+    /// Ed25519: RFC 8032 test 1), so plugin unit tests check real signatures.
+    #[test]
+    fn the_native_host_computes_real_crypto() {
+        let mac = crypto::hmac_sha256_parts(b"Jefe", &[b"what do ya ", b"want for nothing?"]);
+        assert_eq!(
+            encoding::hex_encode(&mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(crypto::hmac_sha256_matches(
+            b"Jefe",
+            &[b"what do ya want for nothing?"],
+            &[b"wrong", &mac]
+        ));
+        assert!(!crypto::hmac_sha256_matches(b"Jefe", &[b"x"], &[&mac]));
+        let sha1 = crypto::hmac_sha1(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            encoding::hex_encode(&sha1),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+        assert!(crypto::hmac_sha1_matches(
+            b"Jefe",
+            &[b"what do ya want for nothing?"],
+            &[&sha1]
+        ));
+        assert_eq!(
+            encoding::hex_encode(&crypto::sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let pk = encoding::hex_decode(
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        )
+        .unwrap();
+        let sig = encoding::hex_decode("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b").unwrap();
+        assert!(crypto::ed25519_verify(&pk, b"", &sig));
+        assert!(!crypto::ed25519_verify(&pk, b"x", &sig));
+        assert!(!crypto::ed25519_verify(&pk[..31], b"", &sig));
+    }
+
+    #[test]
+    fn native_log_lines_are_kept_for_tests() {
+        log::info("hello");
+        log::warn("careful");
+        assert_eq!(
+            log::take_lines(),
+            vec![
+                (log::Level::Info, String::from("hello")),
+                (log::Level::Warn, String::from("careful"))
+            ]
+        );
+        assert!(log::take_lines().is_empty());
+    }
+
+    #[test]
+    fn the_builder_and_form_helpers() {
+        let req = Request::builder()
+            .target("/webhook/x?b=2&a=%20")
+            .header("X-Twilio-Signature", " sig ")
+            .body("To=%2B1&Body=hi+there")
+            .param("b", "2")
+            .param("a", "1")
+            .build();
+        assert_eq!(req.header("x-twilio-signature"), Some("sig"));
+        assert_eq!(req.url, "https://hooks.example.com/webhook/x?b=2&a=%20");
+        assert_eq!(req.param("a"), Some("1"));
+        assert_eq!(
+            req.settings.params[0].0, "a",
+            "sorted like hookd sends them"
+        );
+        assert_eq!(
+            req.form(),
+            vec![
+                ("To".into(), "+1".into()),
+                ("Body".into(), "hi there".into())
+            ]
+        );
+        assert_eq!(req.query_pairs()[1], ("a".into(), " ".into()));
     }
 
     #[test]

@@ -11,8 +11,10 @@ use base64::Engine as _;
 use ed25519_dalek::Signer;
 use hmac::{Hmac, Mac};
 use hookd_e2e::hookd::model::WebhookConfig;
-use hookd_e2e::hookd::plugin::sandbox::bindings::hookd::verifier::types::{Request, Settings};
-use hookd_e2e::hookd::plugin::{Failure, Limits, PluginHost, PluginLink, PluginVerifier};
+use hookd_e2e::hookd::plugin::sandbox::bindings::hookd::verifier::types::{
+    Request, Scheme, Settings,
+};
+use hookd_e2e::hookd::plugin::{Failure, Limits, Origin, PluginHost, PluginLink, PluginVerifier};
 use hookd_e2e::hookd::verify::{sign, Outcome, Reject, Reply, RequestParts, VerifyContext};
 use hookd_e2e::*;
 use serde_json::Value;
@@ -692,10 +694,14 @@ async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
     }
     assert_eq!(names, json!(["discord", "shopify", "zoom"]));
 
-    // Removing a plugin unloads it: its webhooks answer 500 plugin_error.
+    // Removing the file of a plugin a webhook uses: it stays loaded, reported with the webhook.
     std::fs::remove_file(dir.path().join("shopify.wasm")).unwrap();
     let (_, rep) = admin(&d, http::Method::POST, "/api/admin/plugins/reload", None).await;
-    assert_eq!(rep["loaded"], json!(["discord", "zoom"]));
+    assert_eq!(rep["loaded"], json!(["discord", "shopify", "zoom"]));
+    assert!(
+        rep["failed"]["shopify"].as_str().unwrap().contains(&shop),
+        "{rep}"
+    );
     let r = post(
         &d,
         &shop,
@@ -703,14 +709,19 @@ async fn reload_picks_up_new_plugins_and_keeps_the_rest() {
         b"{}",
     )
     .await;
-    assert_eq!((r.status, r.error()), (500, "plugin_error".into()));
-    assert!(
-        metric(
-            &d.metrics_text().await,
-            "hookd_plugin_errors_total",
-            &[("plugin", "shopify"), ("kind", "missing")]
-        ) >= 1.0
-    );
+    assert_eq!((r.status, r.error()), (401, "bad_signature".into()));
+    // Once no webhook uses it, a reload unloads it.
+    let (st, _) = admin(
+        &d,
+        http::Method::DELETE,
+        &format!("/api/metadata/webhook/{shop}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (_, rep) = admin(&d, http::Method::POST, "/api/admin/plugins/reload", None).await;
+    assert_eq!(rep["loaded"], json!(["discord", "zoom"]), "{rep}");
+    assert!(rep["failed"].get("shopify").is_none(), "{rep}");
     d.stop().await;
 }
 
@@ -808,6 +819,7 @@ async fn an_admitted_call_runs_on_the_plugin_version_it_was_admitted_with() {
         pool_size: 4,
         max_concurrent_calls: 1,
         max_output_bytes: 64 << 10,
+        log_lines_per_second: 20,
     };
     let host = Arc::new(PluginHost::new(dir.path().to_path_buf(), limits).unwrap());
     assert!(host.reload().failed.is_empty());
@@ -838,7 +850,7 @@ async fn an_admitted_call_runs_on_the_plugin_version_it_was_admitted_with() {
     );
     // The call admitted before the reload runs on version 1, whose slot it holds.
     assert_eq!(
-        pv.verify_in(&slot, &parts, &ctx),
+        pv.verify_in(&slot, &parts, &ctx, &Origin::default()),
         Err(Reject::MissingSignature)
     );
     // Version 2 took over version 1's slots: while that call is admitted, another one waits
@@ -847,7 +859,7 @@ async fn an_admitted_call_runs_on_the_plugin_version_it_was_admitted_with() {
     drop(slot);
     let slot = pv.admit().await.expect("the slot is free again");
     assert_eq!(
-        pv.verify_in(&slot, &parts, &ctx),
+        pv.verify_in(&slot, &parts, &ctx, &Origin::default()),
         Err(Reject::PluginError),
         "new calls run on version 2"
     );
@@ -869,6 +881,7 @@ fn host_with(names: &[&str], deadline_ms: u64) -> (tempfile::TempDir, PluginHost
         pool_size: 4,
         max_concurrent_calls: 4,
         max_output_bytes: 64 << 10,
+        log_lines_per_second: 20,
     };
     let host = PluginHost::new(dir.path().to_path_buf(), limits).unwrap();
     let rep = host.reload();
@@ -911,6 +924,9 @@ impl TestRequest {
                 params: &params,
                 tolerance_seconds: None,
             },
+            scheme: Scheme::Https,
+            authority: "hooks.example.com",
+            url: "https://hooks.example.com/webhook/test",
         };
         if fresh {
             host.call_fresh(plugin, req)
@@ -1044,8 +1060,8 @@ fn a_plugin_built_for_another_contract_version_is_refused_by_name() {
     // same length, so the binary stays valid).
     let mut wasm = std::fs::read(dir.path().join("standard-webhooks.wasm")).unwrap();
     let mut renamed = 0;
-    for iface in ["types", "crypto"] {
-        let from = format!("hookd:verifier/{iface}@0.2.0");
+    for iface in ["types", "crypto", "log"] {
+        let from = format!("hookd:verifier/{iface}@0.3.0");
         let to = format!("hookd:verifier/{iface}@0.1.0");
         let (w, n) = replace_all(&wasm, from.as_bytes(), to.as_bytes());
         wasm = w;
@@ -1056,7 +1072,9 @@ fn a_plugin_built_for_another_contract_version_is_refused_by_name() {
     let rep = host.reload();
     let err = rep.failed.get("old-sdk").expect("refused");
     assert!(
-        err.contains("hookd:verifier@0.1.0") && err.contains("@0.2.0") && err.contains("rebuild"),
+        err.contains("hookd:verifier@0.1.0")
+            && err.contains("@0.3.0 and @0.2.0")
+            && err.contains("rebuild"),
         "{err}"
     );
     assert_eq!(rep.loaded, ["standard-webhooks"]);

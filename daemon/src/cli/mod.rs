@@ -1,4 +1,5 @@
-//! The `hookd` command line: `run` (the default), `check-config`, `sign` and `post`.
+//! The `hookd` command line: `run` (the default), `check-config`, `sign`, `post` and `plugin`
+//! (`call`, `test`, `new`).
 //!
 //! [`main`] parses the arguments, sets up logging ([`log`]: `[log]`, `RUST_LOG`, to standard
 //! error) and runs the command; each command lives in its own module. The binary (`src/main.rs`) only calls
@@ -7,9 +8,12 @@
 pub(crate) mod check;
 pub(crate) mod log;
 pub(crate) mod log_limit;
+pub(crate) mod plugin;
+pub(crate) mod plugin_new;
 pub(crate) mod post;
 pub(crate) mod run;
 pub(crate) mod sign;
+pub(crate) mod vectors;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +61,10 @@ pub(crate) enum Command {
     /// POST a request to hookd over HTTP/1.1, HTTP/2 or HTTP/3 (e.g. to try HTTP/3 without an
     /// HTTP/3-capable curl); prints the response, or with --repeat a requests/s summary.
     Post(post::PostArgs),
+    /// Work on verifier plugins without a running hookd: call one, test it against vectors,
+    /// create one from the SDK's template. Sandbox limits come from `[plugins]` of --config.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 /// The `hookd` binary: parses the command line (exiting with clap's usage error on bad
@@ -80,6 +88,17 @@ pub fn main() -> ExitCode {
         } => {
             let _ = log::init(&Default::default());
             sign::sign(provider, &secret, body_file, timestamp)
+        }
+        Command::Plugin(cmd) => {
+            let plugins = match cli.config {
+                Some(path) => match load(Some(path), cli.role.as_deref()) {
+                    Ok(c) => c.plugins,
+                    Err(code) => return code,
+                },
+                None => Default::default(),
+            };
+            let _ = log::init(&Default::default());
+            plugin::run(cmd, &plugins)
         }
         Command::CheckConfig => check::run(cli.config, cli.role.as_deref()),
         Command::Run => run::run(cli.config, cli.role.as_deref()),

@@ -372,6 +372,12 @@ impl Config {
                 "must be between 1 and 16 MiB",
             ));
         }
+        if p.log_lines_per_second > 10_000 {
+            return Err(invalid(
+                "plugins.log_lines_per_second",
+                "must be at most 10000",
+            ));
+        }
         if tracing_subscriber::EnvFilter::builder()
             .parse(&self.log.level)
             .is_err()

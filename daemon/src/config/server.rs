@@ -72,7 +72,8 @@ pub struct ServerConfig {
     #[serde(default = "d_admin_principal")]
     pub admin_principal: String,
     /// The base URL providers use to reach this deployment's provider-facing listener (e.g. the
-    /// load balancer's `https://hooks.example.com`): the console shows `<public_url>/webhook/{id}`.
+    /// load balancer's `https://hooks.example.com`): the console shows `<public_url>/webhook/{id}`,
+    /// and verifier plugins get it as the base of the request's URL (`plugin::origin`).
     /// Unset: the console shows the listener's own address, with a hint to set this.
     #[serde(default)]
     pub public_url: Option<String>,

@@ -54,6 +54,11 @@ pub struct PluginsConfig {
     /// Largest handshake body a plugin may return, bytes (default 64 KiB).
     #[serde(default = "d_plugin_output")]
     pub max_output_bytes: usize,
+    /// Log lines one plugin may write per second (its `log` calls and its standard output and
+    /// error lines, default 20, as a burst too); further lines are counted and reported in one
+    /// line once it may log again. 0 silences plugins.
+    #[serde(default = "d_plugin_log_lines")]
+    pub log_lines_per_second: u32,
 }
 
 impl Default for PluginsConfig {
@@ -70,6 +75,9 @@ fn d_plugin_deadline() -> u64 {
 }
 fn d_plugin_pool() -> usize {
     8
+}
+fn d_plugin_log_lines() -> u32 {
+    20
 }
 fn d_plugin_output() -> usize {
     64 * 1024

@@ -323,7 +323,7 @@ async fn connection(
             return;
         }
     };
-    let info = ConnInfo::new(peer);
+    let info = ConnInfo::new(peer).with_tls(true);
     let mut requests = JoinSet::new();
     let mut draining = false;
     // No request yet: `header_read_timeout_ms` (the QUIC idle timeout) also bounds the time to

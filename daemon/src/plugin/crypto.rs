@@ -16,6 +16,9 @@ pub use hookd_verify::hmac::{hmac_sha1, hmac_sha256};
 /// The crypto interface's name as plugins import it.
 pub const INTERFACE: &str = concat!("hookd:verifier/crypto@", super::contract!());
 
+/// The crypto interface of every contract version hookd links (unchanged since 0.2.0).
+pub const INTERFACES: [&str; 2] = [INTERFACE, "hookd:verifier/crypto@0.2.0"];
+
 /// Whether `mac` equals any `mac.len()`-byte chunk of `expected`, in time that depends only on
 /// the lengths (every chunk is compared). False when `expected` is empty or not a whole number
 /// of chunks.
@@ -61,9 +64,15 @@ type Bytes = WasmList<u8>;
 
 /// Links the crypto imports into `linker`.
 pub fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    let mut i = linker.instance(INTERFACE)?;
-    define_hmac(&mut i, "hmac-sha256", hmac_sha256)?;
-    define_hmac(&mut i, "hmac-sha1", hmac_sha1)?;
+    for name in INTERFACES {
+        define_in(&mut linker.instance(name)?)?;
+    }
+    Ok(())
+}
+
+fn define_in(i: &mut LinkerInstance<'_, HostState>) -> wasmtime::Result<()> {
+    define_hmac(i, "hmac-sha256", hmac_sha256)?;
+    define_hmac(i, "hmac-sha1", hmac_sha1)?;
     i.func_wrap("sha256", |s: Store<'_>, (p, d): (Bytes, Bytes)| {
         let mut h = Sha256::new();
         Digest::update(&mut h, p.as_le_slice(&s));

@@ -1,15 +1,22 @@
 //! WebAssembly verifier plugins: the wasmtime host.
 //!
-//! A plugin is a component implementing `hookd:verifier/verifier@0.2.0`
-//! (`plugin-sdk/wit/verifier.wit`). [`PluginHost`] compiles every `*.wasm` in `[plugins] dir`
-//! once (name = file stem), links the host crypto of [`crypto`] and [`wasi`] (`wasi:random`;
-//! every other WASI import traps), and keeps an `InstancePre` per plugin; [`sandbox`] runs calls on pooled
-//! instances under a memory limit and an epoch deadline. A webhook selects a plugin with
-//! `"verifier": "WASM_PLUGIN", "plugin": "<name>"` ([`PluginVerifier`]).
+//! A plugin is a component implementing `hookd:verifier/verifier@0.3.0`
+//! (`plugin-sdk/wit/verifier.wit`) or, unchanged, `@0.2.0` (`plugin-sdk/wit/since_v0.2.0/`):
+//! both worlds are linked, and each plugin is called through the bindings of the version it was
+//! built for (a 0.2.0 plugin gets the 0.3.0 request minus its new fields). [`PluginHost`]
+//! compiles every `*.wasm` in `[plugins] dir` once (name = file stem), links the host crypto of
+//! [`crypto`], the [`log`] import and [`wasi`] (`wasi:random`, stdout/stderr to the log through
+//! [`stdio`]; every other WASI import traps), and keeps an `InstancePre` per plugin; [`sandbox`]
+//! runs calls on pooled instances under a memory limit and an epoch deadline. A webhook selects
+//! a plugin with `"verifier": "WASM_PLUGIN", "plugin": "<name>"` ([`PluginVerifier`]).
 //!
 //! Reload (`SIGHUP`, `POST /api/admin/plugins/reload`) rescans the directory: new and changed
 //! files are compiled, removed files are unloaded, and a file that fails to compile is reported
 //! while every other plugin — including the previous version of the failing one — stays loaded.
+//! Every `*.wasm` file not loaded is in the report's `failed` with its reason (a bad name too).
+//! A removed file whose plugin webhooks still use is not unloaded: it stays in service and is
+//! reported in `failed` with those webhooks (change or delete them first); a webhook whose
+//! plugin is not loaded at all (e.g. after a restart) answers 503 `plugin_unavailable`.
 //! Requests resolve their plugin by name when they are admitted, so they pick up a reload at
 //! once; a call admitted before a reload still runs on the version it was admitted with. A new
 //! version of a plugin takes over its predecessor's call permits, so `max_concurrent_calls`
@@ -17,7 +24,10 @@
 //! added back starts afresh).
 
 pub mod crypto;
+pub mod log;
+pub mod origin;
 pub mod sandbox;
+pub mod stdio;
 pub mod verifier;
 pub mod wasi;
 
@@ -34,6 +44,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy};
 
 use crate::config::PluginsConfig;
+pub use origin::Origin;
 pub use sandbox::{Failure, Limits};
 pub use verifier::PluginVerifier;
 
@@ -92,7 +103,11 @@ pub enum HostError {
 pub struct Plugin {
     name: String,
     digest: [u8; 32],
-    pre: sandbox::bindings::VerifierPre<sandbox::HostState>,
+    /// The contract version it was built for.
+    contract: &'static str,
+    pre: sandbox::Pre,
+    /// Its log (shared by every version of the plugin, like `calls`).
+    log: Arc<log::PluginLog>,
     idle: Mutex<Vec<sandbox::Sandbox>>,
     /// `max_concurrent_calls` permits, shared by every version of the plugin (see the module
     /// docs).
@@ -124,7 +139,16 @@ pub struct PluginHost {
     reload_lock: Mutex<()>,
     /// The failures of the last (re)load, for the admin API.
     last_failed: Mutex<BTreeMap<String, String>>,
+    /// Plugins' log lines are kept for [`Plugin::take_log`] instead of written (`hookd plugin
+    /// call` / `test`).
+    capture_logs: bool,
+    /// The webhooks using a plugin name (set by the daemon once its registry exists): a file
+    /// removed while they use it stays loaded.
+    users: RwLock<Option<Users>>,
 }
+
+/// The ids of the webhooks using a plugin name.
+pub type Users = Box<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 
 impl PluginHost {
     /// Creates the engine (epoch interruption, a ticker thread), links the imports and loads
@@ -181,6 +205,7 @@ impl PluginHost {
         let engine = Engine::new(&config).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
         crypto::define(&mut linker).map_err(engine_err)?;
+        log::define(&mut linker).map_err(engine_err)?;
         let weak = engine.weak();
         let ticks = sandbox::Ticks::default();
         let ticker = ticks.clone();
@@ -215,7 +240,36 @@ impl PluginHost {
             plugins: RwLock::new(FxHashMap::default()),
             reload_lock: Mutex::new(()),
             last_failed: Mutex::new(BTreeMap::new()),
+            capture_logs: false,
+            users: RwLock::new(None),
         })
+    }
+
+    /// This host with plugins' log lines kept per plugin ([`Plugin::take_log`]) instead of
+    /// written to the log: `hookd plugin call` and `test`.
+    pub fn capturing_logs(mut self) -> PluginHost {
+        self.capture_logs = true;
+        self
+    }
+
+    /// Tells the host which webhooks use a plugin name (see the module docs).
+    pub fn set_users(&self, users: Users) {
+        *self.users.write().unwrap() = Some(users);
+    }
+
+    /// Loads one file as plugin `name` (replacing a plugin of that name), whatever the
+    /// directory holds: `hookd plugin call` and `test`.
+    pub fn load_path(&self, name: &str, path: &Path) -> Result<Arc<Plugin>, String> {
+        if !valid_name(name) {
+            return Err(format!("`{name}`: {BAD_NAME}"));
+        }
+        let prev = self.get(name);
+        let p = self.load_file(name, path, prev.as_ref())?;
+        self.plugins
+            .write()
+            .unwrap()
+            .insert(name.to_owned(), p.clone());
+        Ok(p)
     }
 
     /// The plugin directory.
@@ -250,6 +304,10 @@ impl PluginHost {
                 return report;
             }
         };
+        let (files, bad_names) = files;
+        for (file, reason) in bad_names {
+            report.failed.insert(file, reason);
+        }
         let old = self.plugins.read().unwrap().clone();
         let mut next = FxHashMap::default();
         for (name, path) in files {
@@ -262,6 +320,26 @@ impl PluginHost {
                         next.insert(name.clone(), prev.clone());
                     }
                     report.failed.insert(name, e);
+                }
+            }
+        }
+        // Removed files still in use stay loaded, reported with their users.
+        if let Some(users) = self.users.read().unwrap().as_ref() {
+            for (name, p) in &old {
+                if next.contains_key(name) {
+                    continue;
+                }
+                let using = users(name);
+                if !using.is_empty() {
+                    report.failed.insert(
+                        name.clone(),
+                        format!(
+                            "{name}.wasm was removed but webhooks still use it: {}; it stays \
+                             loaded until they are changed or deleted",
+                            using.join(", ")
+                        ),
+                    );
+                    next.insert(name.clone(), p.clone());
                 }
             }
         }
@@ -290,25 +368,59 @@ impl PluginHost {
         }
         let component = Component::from_binary(&self.engine, &bytes)
             .map_err(|e| format!("not a valid WebAssembly component: {e:#}"))?;
-        if let Some(other) = contract_version(&self.engine, &component).filter(|v| v != CONTRACT) {
-            return Err(format!(
-                "built against hookd:verifier@{other}, this hookd implements @{CONTRACT}: \
-                 rebuild it with the matching hookd-plugin-sdk"
-            ));
-        }
+        // Without a versioned hookd import (a plugin that imports nothing of hookd), the
+        // export decides: the current contract first.
+        let found = contract_version(&self.engine, &component);
+        let contract = match found.as_deref() {
+            None => None,
+            Some(v) => Some(CONTRACTS.iter().copied().find(|c| *c == v).ok_or_else(|| {
+                format!(
+                    "built against hookd:verifier@{v}, this hookd implements @{}: \
+                     rebuild it with a matching hookd-plugin-sdk",
+                    CONTRACTS.join(" and @")
+                )
+            })?),
+        };
         let mut linker = self.linker.clone();
         wasi::define(&mut linker, &component)
             .map_err(|e| format!("cannot link its imports: {e:#}"))?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| format!("imports something hookd does not provide: {e:#}"))?;
-        let pre = sandbox::bindings::VerifierPre::new(pre).map_err(|e| {
-            format!("does not implement hookd:verifier/verifier@{CONTRACT} (export verify): {e:#}")
+        let (contract, pre) = match contract {
+            Some("0.2.0") => (
+                "0.2.0",
+                sandbox::bindings_v0_2::VerifierPre::new(pre).map(sandbox::Pre::V0_2),
+            ),
+            Some(_) => (
+                CONTRACT,
+                sandbox::bindings::VerifierPre::new(pre).map(sandbox::Pre::V0_3),
+            ),
+            None => match sandbox::bindings::VerifierPre::new(pre.clone()) {
+                Ok(p) => (CONTRACT, Ok(sandbox::Pre::V0_3(p))),
+                Err(_) => (
+                    "0.2.0",
+                    sandbox::bindings_v0_2::VerifierPre::new(pre).map(sandbox::Pre::V0_2),
+                ),
+            },
+        };
+        let pre = pre.map_err(|e| {
+            format!("does not implement hookd:verifier/verifier@{contract} (export verify): {e:#}")
         })?;
+        let log = match prev {
+            Some(p) => p.log.clone(),
+            None if self.capture_logs => Arc::new(log::PluginLog::capturing(name)),
+            None => Arc::new(log::PluginLog::new(
+                name,
+                self.limits.log_lines_per_second,
+            )),
+        };
         let plugin = Plugin {
             name: name.to_owned(),
             digest,
+            contract,
             pre,
+            log,
             idle: Mutex::new(Vec::new()),
             // Calls still running on the previous version hold permits of the new one.
             calls: prev.map_or_else(
@@ -327,7 +439,7 @@ impl PluginHost {
             .instantiate(&self.engine, &self.limits)
             .map_err(|f| format!("cannot be instantiated: {f}"))?;
         plugin.idle.lock().unwrap().push(sb);
-        tracing::info!(plugin = %name, bytes = bytes.len(), "plugin compiled");
+        tracing::info!(plugin = %name, bytes = bytes.len(), contract, "plugin compiled");
         Ok(Arc::new(plugin))
     }
 
@@ -351,6 +463,15 @@ impl PluginHost {
         plugin.call(&self.engine, &self.limits, req)
     }
 
+    /// Runs `plugin` on a fresh instance and measures the call (`hookd plugin call`).
+    pub fn call_measured(
+        &self,
+        plugin: &Plugin,
+        req: sandbox::bindings::hookd::verifier::types::Request<'_>,
+    ) -> sandbox::Measured {
+        plugin.call_measured(&self.engine, &self.limits, req)
+    }
+
     /// Like [`PluginHost::call`] but on a fresh instance that is dropped afterwards (benchmarks
     /// compare it with the pooled path).
     #[doc(hidden)]
@@ -369,13 +490,16 @@ impl PluginHost {
 /// `concat!`); the unit tests check it against `plugin-sdk/wit/verifier.wit`.
 macro_rules! contract {
     () => {
-        "0.2.0"
+        "0.3.0"
     };
 }
 pub(crate) use contract;
 
-/// The version of the `hookd:verifier` package this host implements.
+/// The version of the `hookd:verifier` package this host implements (the newest one).
 pub const CONTRACT: &str = contract!();
+
+/// Every contract version this host links, newest first.
+pub const CONTRACTS: &[&str] = &[CONTRACT, "0.2.0"];
 
 /// The `hookd:verifier` version a component imports, if it imports the package.
 fn contract_version(engine: &Engine, component: &Component) -> Option<String> {
@@ -411,6 +535,17 @@ fn clock_ms() -> u64 {
 }
 
 impl Plugin {
+    /// The contract version the plugin was built for.
+    pub fn contract(&self) -> &'static str {
+        self.contract
+    }
+
+    /// The lines the plugin logged since the last call of this, when its host captures logs
+    /// ([`PluginHost::capturing_logs`]).
+    pub fn take_log(&self) -> Vec<log::Line> {
+        self.log.take_captured()
+    }
+
     /// Marks the plugin suspect for [`SUSPECT_FOR`]: one of its calls kept the CPU busy past
     /// [`SLOW_CALL`] or hit its deadline.
     pub(crate) fn mark_suspect(&self) {
@@ -442,16 +577,23 @@ impl Plugin {
 
 /// The plugin names `dir` offers (`hookd check-config`): the stems of its `*.wasm` files.
 pub fn plugin_names(dir: &Path) -> Result<std::collections::BTreeSet<String>, HostError> {
-    let files = plugin_files(dir).map_err(|source| HostError::Dir {
+    let (files, _) = plugin_files(dir).map_err(|source| HostError::Dir {
         path: dir.to_path_buf(),
         source,
     })?;
     Ok(files.into_iter().map(|(n, _)| n).collect())
 }
 
-/// `*.wasm` files of `dir` by plugin name (file stem: letters, digits, `-`, `_`).
-fn plugin_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+/// Why a file name is no plugin name.
+const BAD_NAME: &str = "not loaded: a plugin's file name must be <name>.wasm with a name of \
+                        1-64 letters, digits, '-' or '_'";
+
+/// `*.wasm` files of `dir` by plugin name (file stem: letters, digits, `-`, `_`), sorted; and
+/// the `*.wasm` files whose name is none (file name → reason).
+#[allow(clippy::type_complexity)]
+fn plugin_files(dir: &Path) -> std::io::Result<(Vec<(String, PathBuf)>, Vec<(String, String)>)> {
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let path = e?.path();
         if path.extension().and_then(|x| x.to_str()) != Some("wasm") || !path.is_file() {
@@ -459,12 +601,16 @@ fn plugin_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
         }
         match path.file_stem().and_then(|s| s.to_str()) {
             Some(n) if valid_name(n) => out.push((n.to_owned(), path)),
-            _ => tracing::warn!(file = %path.display(),
-                "ignoring plugin file: the name must be 1-64 letters, digits, '-' or '_'"),
+            _ => bad.push((
+                path.file_name()
+                    .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+                BAD_NAME.to_owned(),
+            )),
         }
     }
     out.sort();
-    Ok(out)
+    bad.sort();
+    Ok((out, bad))
 }
 
 /// Plugin names: 1–64 ASCII letters, digits, `-`, `_`.
@@ -502,6 +648,9 @@ mod tests {
                 .any(|l| l.trim() == format!("package hookd:verifier@{CONTRACT};")),
             "CONTRACT ({CONTRACT}) differs from the WIT package version"
         );
+        let old = include_str!("../../../plugin-sdk/wit/since_v0.2.0/verifier.wit");
+        assert!(old.contains("package hookd:verifier@0.2.0;"));
+        assert_eq!(CONTRACTS, [CONTRACT, "0.2.0"]);
     }
 
     #[test]
@@ -514,6 +663,10 @@ mod tests {
         );
         assert_eq!(
             imported_contract([crypto::INTERFACE].into_iter()),
+            Some(CONTRACT.into())
+        );
+        assert_eq!(
+            imported_contract([log::INTERFACE].into_iter()),
             Some(CONTRACT.into())
         );
         assert_eq!(

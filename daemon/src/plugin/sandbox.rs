@@ -15,7 +15,7 @@ use super::Plugin;
 use crate::config::PluginsConfig;
 use hookd_verify::{Outcome, Reject, Reply};
 
-/// Host bindings generated from `plugin-sdk/wit/verifier.wit`.
+/// Host bindings generated from `plugin-sdk/wit/verifier.wit` (contract 0.3.0, the current one).
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../plugin-sdk/wit",
@@ -24,7 +24,67 @@ pub mod bindings {
     });
 }
 
-use bindings::hookd::verifier::types::{RejectReason, Request, Verdict};
+/// Host bindings of contract 0.2.0 (`plugin-sdk/wit/since_v0.2.0/verifier.wit`): plugins built
+/// for it are called through these, with the 0.3.0 request minus what 0.2.0 lacks.
+pub mod bindings_v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../plugin-sdk/wit/since_v0.2.0",
+        world: "verifier",
+        ownership: Borrowing { duplicate_if_necessary: false },
+    });
+}
+
+use bindings::hookd::verifier::types::{Handshake, RejectReason, Request, Verdict};
+use bindings_v0_2::hookd::verifier::types as v0_2;
+
+/// A plugin's pre-linked component, by the contract version it was built for.
+pub(crate) enum Pre {
+    /// Contract 0.3.0.
+    V0_3(bindings::VerifierPre<HostState>),
+    /// Contract 0.2.0.
+    V0_2(bindings_v0_2::VerifierPre<HostState>),
+}
+
+/// An instance's exports, by contract version.
+enum Bound {
+    V0_3(bindings::Verifier),
+    V0_2(bindings_v0_2::Verifier),
+}
+
+/// The 0.2.0 request: the 0.3.0 one without scheme, authority and URL (all borrowed).
+fn request_v0_2<'a>(r: &Request<'a>) -> v0_2::Request<'a> {
+    v0_2::Request {
+        method: r.method,
+        target: r.target,
+        headers: r.headers,
+        body: r.body,
+        now_unix_seconds: r.now_unix_seconds,
+        url_verified: r.url_verified,
+        settings: v0_2::Settings {
+            secrets: r.settings.secrets,
+            params: r.settings.params,
+            tolerance_seconds: r.settings.tolerance_seconds,
+        },
+    }
+}
+
+/// A 0.2.0 verdict as the (identical) 0.3.0 one.
+fn verdict_from_v0_2(v: v0_2::Verdict) -> Verdict {
+    match v {
+        v0_2::Verdict::Accept(id) => Verdict::Accept(id),
+        v0_2::Verdict::Reject(r) => Verdict::Reject(match r {
+            v0_2::RejectReason::MissingSignature => RejectReason::MissingSignature,
+            v0_2::RejectReason::BadSignature => RejectReason::BadSignature,
+            v0_2::RejectReason::StaleTimestamp => RejectReason::StaleTimestamp,
+            v0_2::RejectReason::Malformed => RejectReason::Malformed,
+        }),
+        v0_2::Verdict::Handshake(h) => Verdict::Handshake(Handshake {
+            status: h.status,
+            content_type: h.content_type,
+            body: h.body,
+        }),
+    }
+}
 
 /// Longest delivery id a plugin may return (the Kafka key carries it).
 pub const MAX_DELIVERY_ID: usize = 256;
@@ -46,6 +106,8 @@ pub struct Limits {
     pub max_concurrent_calls: usize,
     /// Largest handshake body, bytes.
     pub max_output_bytes: usize,
+    /// Log lines per second per plugin.
+    pub log_lines_per_second: u32,
 }
 
 impl Limits {
@@ -57,6 +119,7 @@ impl Limits {
             pool_size: c.pool_size,
             max_concurrent_calls: c.max_concurrent_calls,
             max_output_bytes: c.max_output_bytes,
+            log_lines_per_second: c.log_lines_per_second,
         }
     }
 
@@ -106,11 +169,28 @@ impl Failure {
 /// A verdict that passed the host's checks: what the verifier answers.
 pub type Checked = Result<Outcome, Reject>;
 
+/// One call and what it cost ([`Plugin::call_measured`]).
+#[derive(Debug)]
+pub struct Measured {
+    /// The verdict, or why there is none.
+    pub result: Result<Checked, Failure>,
+    /// Time to create the instance.
+    pub instantiate: Duration,
+    /// Time of the call.
+    pub call: Duration,
+    /// The largest the instance's linear memory grew, bytes.
+    pub memory_bytes: usize,
+}
+
 /// Per-store host state.
 pub struct HostState {
     limiter: MemoryLimiter,
     watch: Watch,
     ticks: Ticks,
+    /// The plugin's log (the `log` import, printed output).
+    pub(super) log: Arc<super::log::PluginLog>,
+    /// What the current call printed (written to `log` when it ends).
+    pub(super) output: super::stdio::Output,
 }
 
 /// Epoch ticks since the host started, counted next to the engine's epoch (wasmtime does not
@@ -208,6 +288,8 @@ fn on_deadline(
 struct MemoryLimiter {
     max: usize,
     hit: bool,
+    /// The largest linear memory any memory of the instance grew to, bytes.
+    peak: usize,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -221,6 +303,7 @@ impl ResourceLimiter for MemoryLimiter {
             self.hit = true;
             wasmtime::bail!("memory limit of {} bytes reached", self.max);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -237,7 +320,7 @@ impl ResourceLimiter for MemoryLimiter {
 /// A live instance and its store.
 pub struct Sandbox {
     store: Store<HostState>,
-    bindings: bindings::Verifier,
+    bindings: Bound,
 }
 
 impl Plugin {
@@ -249,15 +332,24 @@ impl Plugin {
                 limiter: MemoryLimiter {
                     max: limits.memory_bytes,
                     hit: false,
+                    peak: 0,
                 },
                 watch: Watch::default(),
                 ticks: self.ticks.clone(),
+                log: self.log.clone(),
+                output: Default::default(),
             },
         );
         store.epoch_deadline_callback(on_deadline);
         store.limiter(|s| &mut s.limiter);
         Watch::arm(&mut store, limits);
-        match self.pre.instantiate(&mut store) {
+        let bound = match &self.pre {
+            Pre::V0_3(pre) => pre.instantiate(&mut store).map(Bound::V0_3),
+            Pre::V0_2(pre) => pre.instantiate(&mut store).map(Bound::V0_2),
+        };
+        let data = store.data_mut();
+        data.output.flush(&data.log);
+        match bound {
             Ok(bindings) => Ok(Sandbox { store, bindings }),
             Err(e) => {
                 let f = classify(&e, &store);
@@ -314,17 +406,61 @@ impl Plugin {
         self.run(&mut sb, limits, req)
     }
 
+    /// Runs one call on a fresh instance and says what it cost (`hookd plugin call`).
+    pub fn call_measured(&self, engine: &Engine, limits: &Limits, req: Request<'_>) -> Measured {
+        let t = std::time::Instant::now();
+        let sb = self.instantiate(engine, limits);
+        let instantiate = t.elapsed();
+        let mut sb = match sb {
+            Ok(sb) => sb,
+            Err(f) => {
+                return Measured {
+                    result: Err(f),
+                    instantiate,
+                    call: Duration::ZERO,
+                    memory_bytes: 0,
+                }
+            }
+        };
+        let t = std::time::Instant::now();
+        let result = self.run(&mut sb, limits, req);
+        Measured {
+            result,
+            instantiate,
+            call: t.elapsed(),
+            memory_bytes: sb.store.data().limiter.peak,
+        }
+    }
+
     fn run(&self, sb: &mut Sandbox, limits: &Limits, req: Request<'_>) -> Result<Checked, Failure> {
         Watch::arm(&mut sb.store, limits);
-        match sb.bindings.call_verify(&mut sb.store, req) {
+        let verdict = match &sb.bindings {
+            Bound::V0_3(b) => b.call_verify(&mut sb.store, req),
+            Bound::V0_2(b) => b
+                .call_verify(&mut sb.store, request_v0_2(&req))
+                .map(verdict_from_v0_2),
+        };
+        let data = sb.store.data_mut();
+        data.output.flush(&data.log);
+        match verdict {
             Ok(v) => check(v, limits),
             Err(e) => {
                 let f = classify(&e, &sb.store);
-                tracing::debug!(plugin = %self.name, kind = f.kind(), error = %format!("{e:#}"), "plugin call failed");
+                // The cause in one line (e.g. which WASI function the plugin called), where it
+                // is seen: at warn, not under the engine's debug output.
+                tracing::warn!(plugin = %self.name, kind = f.kind(), cause = %cause(&e), "plugin call failed");
                 Err(f)
             }
         }
     }
+}
+
+/// What went wrong, in one line of at most 300 characters: the error's root cause (the trap,
+/// or which import the plugin called), without the wasm backtrace.
+pub(crate) fn cause(e: &wasmtime::Error) -> String {
+    let root = e.root_cause().to_string();
+    let line: String = root.lines().next().unwrap_or_default().chars().take(300).collect();
+    super::log::clean(&line)
 }
 
 fn classify(e: &wasmtime::Error, store: &Store<HostState>) -> Failure {

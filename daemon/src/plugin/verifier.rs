@@ -11,7 +11,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::sandbox::bindings::hookd::verifier::types::{Request, Settings};
+use super::origin::Origin;
+use super::sandbox::bindings::hookd::verifier::types::{Request, Scheme, Settings};
 use super::{PluginHost, PluginLink, PLUGIN_ERRORS_TOTAL};
 use crate::model::WebhookConfig;
 use hookd_verify::{Outcome, Reject, RequestParts, Secret, VerifyContext};
@@ -101,6 +102,19 @@ impl PluginVerifier {
         ))
     }
 
+    /// The plugin's name.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    /// Whether the plugin is loaded now (a webhook whose plugin is not answers 503
+    /// `plugin_unavailable`).
+    pub fn is_loaded(&self) -> bool {
+        self.host
+            .as_ref()
+            .is_some_and(|h| h.get(&self.plugin).is_some())
+    }
+
     /// Waits for a call slot of the plugin (see [`super::Plugin::admit`]) and pins the plugin
     /// version then loaded: run the call with [`PluginVerifier::verify_in`]. When the plugin is
     /// not loaded the slot is empty (the call then reports it).
@@ -120,6 +134,12 @@ impl PluginVerifier {
 pub struct Slot(Option<(Arc<super::Plugin>, tokio::sync::OwnedSemaphorePermit)>);
 
 impl Slot {
+    /// Whether the plugin was not loaded when the call was admitted (the request answers 503
+    /// `plugin_unavailable`).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Runs `f` — the admitted call — from async code. While the plugin behaves the call runs
     /// inline (a few µs; handing it to another thread costs several times that, see
     /// benches/benches/plugin.rs); for a minute after one of its calls kept its thread busy
@@ -136,12 +156,14 @@ impl Slot {
 
 impl PluginVerifier {
     /// Calls `f` with the request as the plugin sees it. Everything is borrowed (the header
-    /// block is written into a buffer kept per thread), so nothing is allocated per request
-    /// unless a webhook has more than four secrets or any params, or the request has a query.
+    /// block is written into a buffer kept per thread) except the public URL, built from
+    /// `origin` (one allocation); more only when a webhook has more than four secrets or any
+    /// params, or the request has a query.
     fn with_request<R>(
         &self,
         req: &RequestParts<'_>,
         ctx: &VerifyContext,
+        origin: &Origin,
         f: impl FnOnce(Request<'_>) -> R,
     ) -> R {
         thread_local! {
@@ -171,6 +193,7 @@ impl PluginVerifier {
             Some(q) => std::borrow::Cow::Owned(format!("{}?{q}", self.path)),
             None => std::borrow::Cow::Borrowed(self.path.as_str()),
         };
+        let url = origin.url(&target);
         HEADERS.with(|buf| {
             // A plugin call never re-enters this (plugins cannot call back into verifiers).
             let mut headers = buf.take();
@@ -187,6 +210,13 @@ impl PluginVerifier {
                     params: &params,
                     tolerance_seconds: self.tolerance,
                 },
+                scheme: if origin.https {
+                    Scheme::Https
+                } else {
+                    Scheme::Http
+                },
+                authority: &origin.authority,
+                url: &url,
             });
             if headers.capacity() <= MAX_KEPT_HEADER_BUFFER {
                 buf.replace(headers);
@@ -205,9 +235,10 @@ impl PluginVerifier {
         slot: &Slot,
         req: &RequestParts<'_>,
         ctx: &VerifyContext,
+        origin: &Origin,
     ) -> Result<Outcome, Reject> {
         let result = match (&self.host, &slot.0) {
-            (Some(h), Some((p, _))) => self.with_request(req, ctx, |r| h.call_on(p, r)),
+            (Some(h), Some((p, _))) => self.with_request(req, ctx, origin, |r| h.call_on(p, r)),
             _ => Err(super::Failure::Missing),
         };
         self.answer(result)
@@ -215,9 +246,11 @@ impl PluginVerifier {
 
     /// Runs the plugin now loaded under the name, unadmitted: no concurrency bound (benchmarks,
     /// tools). Ingress admits first and calls [`PluginVerifier::verify_in`]. Failures as there.
+    /// The request's origin is plain HTTP to its `Host`.
     pub fn verify(&self, req: &RequestParts<'_>, ctx: &VerifyContext) -> Result<Outcome, Reject> {
+        let origin = Origin::of(&http::Uri::from_static("/"), req.headers, false, false, None);
         let result = match &self.host {
-            Some(h) => self.with_request(req, ctx, |r| h.call(&self.plugin, r)),
+            Some(h) => self.with_request(req, ctx, &origin, |r| h.call(&self.plugin, r)),
             None => Err(super::Failure::Missing),
         };
         self.answer(result)
@@ -244,7 +277,6 @@ impl PluginVerifier {
 const MAX_KEPT_HEADER_BUFFER: usize = 16 * 1024;
 
 /// `name: value` lines joined by `\n` (see `headers` in the WIT file).
-#[cfg_attr(not(feature = "testing"), allow(dead_code))] // benches and e2e tests
 pub fn header_block(headers: &http::HeaderMap) -> String {
     let mut out = String::new();
     header_block_into(headers, &mut out);

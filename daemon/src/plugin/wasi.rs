@@ -1,11 +1,11 @@
-//! The WASI a plugin gets: randomness, and nothing else.
+//! The WASI a plugin gets: randomness and writing to standard output and error, nothing else.
 //!
 //! A `wasm32-wasip2` component imports WASI interfaces through Rust's standard library (stdio
 //! for panic messages, environment, exit, clocks …) even when it never uses them. hookd defines
 //! every such import as a function that traps when called — no filesystem, network,
-//! environment, clock or output can be reached — except `wasi:random`, which std's `HashMap`
-//! needs for its seed. A plugin that panics traps at its first write to stderr, which is
-//! reported like any trap.
+//! clock or input can be reached — except `wasi:random`, which std's `HashMap` needs for its
+//! seed, an empty environment, and stdout/stderr, which go to hookd's log, bounded ([`super::stdio`]):
+//! `println!` does not fail a request, and a panic's message is logged before its trap.
 //!
 //! `wasi:random/random` promises cryptographically secure bytes (a plugin may use them for
 //! nonces or keys), so it is served from the operating system's CSPRNG (`getrandom`); a failing
@@ -33,20 +33,20 @@ pub fn define(linker: &mut Linker<HostState>, component: &Component) -> wasmtime
         .imports(&engine)
         .map(|(name, _)| name.to_string())
         .collect();
-    for name in names {
+    for name in &names {
         let Some((iface, _version)) = name.split_once('@') else {
             continue;
         };
         match iface {
             "wasi:random/random" => {
-                let mut i = linker.instance(&name)?;
+                let mut i = linker.instance(name)?;
                 i.func_wrap("get-random-bytes", |_, (len,): (u64,)| {
                     Ok((secure_random_bytes(len)?,))
                 })?;
                 i.func_wrap("get-random-u64", |_, (): ()| Ok((secure_random_u64()?,)))?;
             }
             "wasi:random/insecure" => {
-                let mut i = linker.instance(&name)?;
+                let mut i = linker.instance(name)?;
                 i.func_wrap("get-insecure-random-bytes", |_, (len,): (u64,)| {
                     Ok((insecure_random_bytes(len)?,))
                 })?;
@@ -55,7 +55,7 @@ pub fn define(linker: &mut Linker<HostState>, component: &Component) -> wasmtime
                 })?;
             }
             "wasi:random/insecure-seed" => {
-                let mut i = linker.instance(&name)?;
+                let mut i = linker.instance(name)?;
                 i.func_wrap("insecure-seed", |_, (): ()| {
                     Ok(((fastrand::u64(..), fastrand::u64(..)),))
                 })?;
@@ -63,6 +63,7 @@ pub fn define(linker: &mut Linker<HostState>, component: &Component) -> wasmtime
             _ => {}
         }
     }
+    super::stdio::define(linker, &names)?;
     linker.define_unknown_imports_as_traps(component)
 }
 

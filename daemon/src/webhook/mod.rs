@@ -11,3 +11,16 @@ mod sync;
 pub use registry::{Entry, Registry, StaticChanges, StoreError};
 pub use spec::{check_static, SpecBuilder, Strategy};
 pub use sync::ConfigSync;
+
+/// The ids of the webhooks whose verifier is plugin `name`, sorted (a plugin file removed while
+/// they use it stays loaded: `crate::plugin`).
+pub fn webhooks_using_plugin(registry: &Registry, name: &str) -> Vec<String> {
+    let mut ids: Vec<String> = registry
+        .list()
+        .iter()
+        .filter(|e| matches!(&e.spec.verifier, crate::verify::Verifier::Plugin(p) if p.plugin() == name))
+        .map(|e| e.id().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}

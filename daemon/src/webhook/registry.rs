@@ -232,7 +232,11 @@ impl Registry {
         is_static: bool,
         verified: &HashMap<String, VerifiedRecord>,
     ) -> Result<Entry, String> {
-        let spec = self.builder.build(&config)?;
+        let spec = if is_static {
+            self.builder.build(&config)?
+        } else {
+            self.builder.build_shared(&config)?
+        };
         Ok(Self::entry(config, spec, created_rev, is_static, verified))
     }
 

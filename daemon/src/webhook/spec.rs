@@ -107,8 +107,15 @@ impl SpecBuilder {
     /// Checks a definition (fields, keys, plugin) and builds its spec; the error names the
     /// field, never a secret.
     pub fn build(&self, c: &WebhookConfig) -> Result<Spec, String> {
-        c.validate_fields().map_err(|e| e.to_string())?;
         PluginVerifier::check_loaded(&self.plugins, c)?;
+        self.build_shared(c)
+    }
+
+    /// [`SpecBuilder::build`] of a definition read back (config topic, snapshot): its plugin
+    /// need not be loaded now — the webhook survives and answers 503 `plugin_unavailable`
+    /// until the plugin is back, rather than being dropped.
+    pub fn build_shared(&self, c: &WebhookConfig) -> Result<Spec, String> {
+        c.validate_fields().map_err(|e| e.to_string())?;
         let verifier = self.verifier(c)?;
         let mut spec = Self::spec(c, verifier);
         if let Some(r) = c.rate_limit_per_second {
