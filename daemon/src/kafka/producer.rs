@@ -137,9 +137,7 @@ impl EventPublisher {
             }
             Ok(Ok(Err((e, _)))) => Err(PublishError::Kafka(e.to_string())),
         };
-        let outcome = if res.is_ok() { "ok" } else { "error" };
-        metrics::histogram!(m::KAFKA_DELIVERY_SECONDS, "outcome" => outcome)
-            .record(start.elapsed().as_secs_f64());
+        m::kafka_delivery_seconds(res.is_ok()).record(start.elapsed().as_secs_f64());
         res
     }
 }
