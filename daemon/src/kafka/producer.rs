@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 
+use super::delivery::EventProducer;
 use super::health::AckTracker;
 use crate::event::VerifiedEvent;
 use crate::metrics as m;
@@ -33,7 +34,7 @@ pub enum PublishError {
 /// Publishes verified events to the events topic.
 #[derive(Clone)]
 pub struct EventPublisher {
-    producer: FutureProducer,
+    producer: EventProducer,
     topic: Arc<str>,
     ack_timeout: Duration,
     acks: Arc<AckTracker>,
@@ -59,7 +60,7 @@ pub mod headers {
 
 impl EventPublisher {
     /// Wraps a configured producer.
-    pub fn new(producer: FutureProducer, topic: &str, ack_timeout: Duration) -> Self {
+    pub fn new(producer: EventProducer, topic: &str, ack_timeout: Duration) -> Self {
         Self {
             producer,
             topic: topic.into(),
@@ -74,7 +75,7 @@ impl EventPublisher {
     }
 
     /// The underlying producer (for flushing on shutdown).
-    pub fn producer(&self) -> &FutureProducer {
+    pub fn producer(&self) -> &EventProducer {
         &self.producer
     }
 
@@ -108,7 +109,7 @@ impl EventPublisher {
         let key = ev.record_key();
         let mut record = event_record(&self.topic, &ev, &key);
         let fut = loop {
-            match self.producer.send_result(record) {
+            match self.producer.send(record) {
                 Ok(f) => break f,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     if Instant::now() + Duration::from_millis(5) >= deadline {
@@ -130,12 +131,12 @@ impl EventPublisher {
                 });
                 Err(PublishError::Timeout)
             }
-            Ok(Err(_canceled)) => Err(PublishError::Kafka("producer dropped".into())),
-            Ok(Ok(Ok(_delivery))) => Ok(()),
-            Ok(Ok(Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut), _)))) => {
+            Ok(Err(_closed)) => Err(PublishError::Kafka("producer dropped".into())),
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)))) => {
                 Err(PublishError::Timeout)
             }
-            Ok(Ok(Err((e, _)))) => Err(PublishError::Kafka(e.to_string())),
+            Ok(Ok(Err(e))) => Err(PublishError::Kafka(e.to_string())),
         };
         m::kafka_delivery_seconds(res.is_ok()).record(start.elapsed().as_secs_f64());
         res
