@@ -32,7 +32,10 @@ struct Shape {
 }
 
 fn sha(i: usize) -> String {
-    format!("{:040x}", (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834))
+    format!(
+        "{:040x}",
+        (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834)
+    )
 }
 
 fn github(n: usize) -> Value {
@@ -135,7 +138,11 @@ const SHAPES: [Shape; 3] = [
         name: "stripe",
         body: stripe,
         template: "${workflow.input.data.object.id}",
-        paths: ["$.type", "$.data.object.customer", "$.data.object.metadata.order_id"],
+        paths: [
+            "$.type",
+            "$.data.object.customer",
+            "$.data.object.metadata.order_id",
+        ],
     },
     Shape {
         name: "slack",

@@ -249,7 +249,8 @@ pub fn inflight_events() -> &'static Gauge {
 pub fn kafka_delivery_seconds(ok: bool) -> &'static Histogram {
     static H: [OnceLock<Histogram>; 2] = [OnceLock::new(), OnceLock::new()];
     let outcome = if ok { "ok" } else { "error" };
-    H[usize::from(ok)].get_or_init(|| metrics::histogram!(KAFKA_DELIVERY_SECONDS, "outcome" => outcome))
+    H[usize::from(ok)]
+        .get_or_init(|| metrics::histogram!(KAFKA_DELIVERY_SECONDS, "outcome" => outcome))
 }
 
 /// What a daemon runs, to create its series at zero from start ([`init_series`]).

@@ -320,7 +320,11 @@ mod tests {
         ];
         for q in [None, Some("q=1&q=2&enc=%C3%A9+x&id=from-query")] {
             for t in templates {
-                assert_eq!(idempotency_key(t, body, q), reference(t, body, q), "{t} {q:?}");
+                assert_eq!(
+                    idempotency_key(t, body, q),
+                    reference(t, body, q),
+                    "{t} {q:?}"
+                );
             }
         }
         assert_eq!(
@@ -328,9 +332,23 @@ mod tests {
             "o-1-2"
         );
         // a body that is not an object is `request`; one that is not JSON has no keys
-        for body in [&b"[1,{\"x\":\"y\"}]"[..], b"\"s\"", b"7", b"token=x", b"", b"{bad"] {
-            for t in ["${workflow.input.request}", "${workflow.input.request[1].x}", "k${workflow.input.x}"] {
-                assert_eq!(idempotency_key(t, body, Some("x=q")), reference(t, body, Some("x=q")));
+        for body in [
+            &b"[1,{\"x\":\"y\"}]"[..],
+            b"\"s\"",
+            b"7",
+            b"token=x",
+            b"",
+            b"{bad",
+        ] {
+            for t in [
+                "${workflow.input.request}",
+                "${workflow.input.request[1].x}",
+                "k${workflow.input.x}",
+            ] {
+                assert_eq!(
+                    idempotency_key(t, body, Some("x=q")),
+                    reference(t, body, Some("x=q"))
+                );
             }
         }
     }
