@@ -8,7 +8,7 @@
 //!
 //! The verifiers alone (`verify/<verifier>/<size>`) are benchmarked in the `hookd-verify`
 //! crate: `cargo bench -p hookd-verify --bench verify`; the payload (simd-json against
-//! serde_json) in `benches/payload.rs`.
+//! serde_json) in `crates/hookd-payload`: `cargo bench -p hookd-payload --bench payload`.
 //!
 //! `cargo bench -p hookd-benches --bench hot_path` (add `-- --quick` for a fast pass).
 

@@ -11,7 +11,8 @@
 //! - `event/<parser>/<provider>/<size>`: the sink's whole body work per event: the payload, the
 //!   match key of a matcher with three JSONPath keys, and the history entry's payload text.
 //!
-//! `cargo bench -p hookd-benches --bench payload` (add `-- --quick` for a fast pass).
+//! `cargo bench -p hookd-payload --bench payload` (builds this crate only; `-- --quick` for a
+//! fast pass).
 
 use std::hint::black_box;
 
