@@ -164,10 +164,30 @@ impl EventProducer {
         }
     }
 
+    /// Serves the delivery reports queued so far on the calling thread (what the serving task
+    /// does when woken): a request whose deadline fired before that task ran still gets the
+    /// report librdkafka already has.
+    pub fn serve_now(&self) {
+        drain(&self.inner);
+    }
+
     /// Waits until every queued record is delivered (or `timeout`); serves the reports itself.
     pub fn flush(&self, timeout: Duration) -> KafkaResult<()> {
         self.inner.producer.flush(timeout)
     }
+}
+
+/// Serves up to [`SERVE_BATCH`] queued events; `true` when the queue was emptied.
+fn drain(inner: &Inner) -> bool {
+    for _ in 0..SERVE_BATCH {
+        // SAFETY: `inner.queue` is alive while `inner` is.
+        if unsafe { rdsys::rd_kafka_queue_length(inner.queue) } == 0 {
+            return true;
+        }
+        // each call serves one event (a delivery report carries a whole batch)
+        inner.producer.poll(Duration::ZERO);
+    }
+    false
 }
 
 /// Serves the main queue whenever librdkafka says it is non-empty.
@@ -177,14 +197,7 @@ async fn serve(producer: Weak<Inner>, notify: Arc<Notify>) {
             let Some(inner) = producer.upgrade() else {
                 return;
             };
-            let mut served = 0;
-            // SAFETY: `inner.queue` is alive while `inner` is.
-            while unsafe { rdsys::rd_kafka_queue_length(inner.queue) } > 0 && served < SERVE_BATCH
-            {
-                inner.producer.poll(Duration::ZERO);
-                served += 1;
-            }
-            if served == SERVE_BATCH {
+            if !drain(&inner) {
                 drop(inner);
                 tokio::task::yield_now().await;
                 continue;

@@ -123,20 +123,33 @@ impl EventPublisher {
         };
         drop(ev);
         let mut fut = fut;
-        let res = match tokio::time::timeout_at(deadline.into(), &mut fut).await {
+        let report = match tokio::time::timeout_at(deadline.into(), &mut fut).await {
+            Ok(r) => Some(r.map_err(|_| ())),
+            // The report may be in librdkafka's queue with its serving task not yet run (a
+            // saturated runtime): serve the queue here before calling it a timeout.
             Err(_) => {
+                self.producer.serve_now();
+                match fut.try_recv() {
+                    Ok(r) => Some(Ok(r)),
+                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => Some(Err(())),
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => None,
+                }
+            }
+        };
+        let res = match report {
+            None => {
                 tokio::spawn(async move {
                     let _ = fut.await;
                     drop(keep);
                 });
                 Err(PublishError::Timeout)
             }
-            Ok(Err(_closed)) => Err(PublishError::Kafka("producer dropped".into())),
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)))) => {
+            Some(Err(())) => Err(PublishError::Kafka("producer dropped".into())),
+            Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)))) => {
                 Err(PublishError::Timeout)
             }
-            Ok(Ok(Err(e))) => Err(PublishError::Kafka(e.to_string())),
+            Some(Ok(Err(e))) => Err(PublishError::Kafka(e.to_string())),
         };
         m::kafka_delivery_seconds(res.is_ok()).record(start.elapsed().as_secs_f64());
         res

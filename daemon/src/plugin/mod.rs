@@ -198,6 +198,9 @@ impl PluginHost {
                         if weak.upgrade().is_none() {
                             return;
                         }
+                        if ticker.idle() {
+                            continue; // woken by the timeout alone: park again
+                        }
                         idle = 0;
                         next = std::time::Instant::now();
                     }

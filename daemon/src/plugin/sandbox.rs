@@ -502,11 +502,12 @@ mod tests {
         let limits = Limits::from_config(&PluginsConfig::default());
         let host = super::super::PluginHost::new(dir, limits).unwrap();
         let ticks = host.ticks.clone();
-        // Polls (generously: a loaded machine) until `f` holds over 300 ms of sleeps.
+        // Polls (generously: a loaded machine) until `f` holds over 1.5 s of sleep (longer than
+        // the parked ticker's 1 s timeout).
         let settles = |f: &dyn Fn(u64, u64) -> bool| {
-            for _ in 0..100 {
+            for _ in 0..40 {
                 let a = ticks.now();
-                std::thread::sleep(Duration::from_millis(300));
+                std::thread::sleep(Duration::from_millis(1500));
                 if f(a, ticks.now()) {
                     return true;
                 }
