@@ -26,7 +26,7 @@ cat > "$OUT/idle.toml" <<EOF
 [server]
 role = "ingest"
 listen = "$HTTP"
-tls_listen = "127.0.0.1:28443"
+tls_listen = "${TLS:-127.0.0.1:28443}"
 admin_listen = "$ADMIN"
 admin_token = "bench-admin-token"
 state_dir = "$OUT/state"

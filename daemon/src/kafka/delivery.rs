@@ -24,6 +24,9 @@ use tokio::sync::{oneshot, Notify};
 /// A delivery report: `Ok` once the broker acknowledged the record.
 pub type Report = Result<(), KafkaError>;
 
+/// A record librdkafka did not take, with why.
+pub type Refused<'a> = (KafkaError, FutureRecord<'a, [u8], [u8]>);
+
 /// Completes each record's oneshot channel with its delivery report.
 pub struct DeliveryContext;
 
@@ -114,7 +117,7 @@ impl EventProducer {
     pub fn send<'a>(
         &self,
         record: FutureRecord<'a, [u8], [u8]>,
-    ) -> Result<oneshot::Receiver<Report>, (KafkaError, FutureRecord<'a, [u8], [u8]>)> {
+    ) -> Result<oneshot::Receiver<Report>, Refused<'a>> {
         let (tx, rx) = oneshot::channel();
         let base = BaseRecord {
             topic: record.topic,
