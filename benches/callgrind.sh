@@ -37,6 +37,7 @@ state_dir = "$OUT/state"
 
 [kafka]
 brokers = "$BROKERS"
+${KAFKA_EXTRA:-}
 topic = "hookd.events"
 
 [[webhooks]]
