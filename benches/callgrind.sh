@@ -8,6 +8,8 @@
 #
 #   benches/callgrind.sh            # N=4000 requests, 16 workers
 #   N=10000 benches/callgrind.sh
+#   BROKERS=127.0.0.1:29092 benches/callgrind.sh   # an external broker instead of the embedded one
+#   BIN=path/to/binaries benches/callgrind.sh       # other builds of hookd, bare and loadgen
 #
 # Needs valgrind and the release binaries (`cargo build --release -p hookd -p hookd-benches
 # --bins`). Leaves the callgrind files in $OUT (default target/bench-results/callgrind-<time>)
@@ -19,19 +21,23 @@ WORKERS=${WORKERS:-16}
 OUT=${OUT:-target/bench-results/callgrind-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-BIN=target/release
+BIN=${BIN:-target/release}
+BROKERS=${BROKERS:-embedded}
+PORT=${PORT:-18080}
+ADMIN_PORT=${ADMIN_PORT:-19090}
 SECRET=bench-github-secret-0123456789
 
 cat > "$OUT/cg.toml" <<EOF
 [server]
 role = "ingest"
-listen = "127.0.0.1:18080"
-admin_listen = "127.0.0.1:19090"
+listen = "127.0.0.1:$PORT"
+admin_listen = "127.0.0.1:$ADMIN_PORT"
 admin_token = "bench-admin-token"
 state_dir = "$OUT/state"
 
 [kafka]
-brokers = "embedded"
+brokers = "$BROKERS"
+${KAFKA_EXTRA:-}
 topic = "hookd.events"
 
 [[webhooks]]
@@ -57,11 +63,11 @@ measure() { # $1 = bare|hookd
     --callgrind-out-file="$OUT/callgrind.$s.%p" "$BIN/$s" --config "$OUT/cg.toml" \
     2> "$OUT/$s.log" &
   local pid=$!
-  wait_port 18080
+  wait_port "$PORT"
   if [ "$s" = hookd ]; then
-    for _ in $(seq 1 600); do curl -sf http://127.0.0.1:19090/readyz >/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 600); do curl -sf http://127.0.0.1:$ADMIN_PORT/readyz >/dev/null && break; sleep 0.1; done
   fi
-  local lg=("$BIN/loadgen" --url http://127.0.0.1:18080 --proto h1 -c "$WORKERS"
+  local lg=("$BIN/loadgen" --url http://127.0.0.1:$PORT --proto h1 -c "$WORKERS"
     --webhook "github:bench-github:$SECRET" --size 1k --duration 10m --timeout 60s)
   "${lg[@]}" -n 500 >/dev/null
   callgrind_control -z "$pid" >/dev/null

@@ -1,15 +1,14 @@
 //! Micro-benchmarks of hookd's per-request work (criterion, no plots):
 //!
-//! - `payload/<parser>/<size>`: the event payload of a GitHub body with simd-json (what hookd
-//!   uses) against serde_json;
 //! - `sink/…`: the wait-index keys of the sink — the key an event payload produces for a
 //!   matcher (per event) and the key of a waiting task (per task);
 //! - `kafka/event_record`: the record key, headers and record of a verified event;
 //! - `pipeline/github/<size>`: verify → `VerifiedEvent` → Kafka record, everything hookd does
 //!   per request between the HTTP server and librdkafka.
 //!
-//! The verifiers alone (`verify/<verifier>/<size>`, `verify_alternative/sendgrid-ring/<size>`)
-//! are benchmarked in the `hookd-verify` crate: `cargo bench -p hookd-verify --bench verify`.
+//! The verifiers alone (`verify/<verifier>/<size>`) are benchmarked in the `hookd-verify`
+//! crate: `cargo bench -p hookd-verify --bench verify`; the payload (simd-json against
+//! serde_json) in `crates/hookd-payload`: `cargo bench -p hookd-payload --bench payload`.
 //!
 //! `cargo bench -p hookd-benches --bench hot_path` (add `-- --quick` for a fast pass).
 
@@ -87,21 +86,6 @@ fn ctx() -> VerifyContext {
         now_unix: NOW,
         url_verified: true,
     }
-}
-
-fn payload(c: &mut Criterion) {
-    let mut g = c.benchmark_group("payload");
-    for (size, label) in SIZES {
-        let body = body(size);
-        g.throughput(Throughput::Bytes(size as u64));
-        g.bench_with_input(BenchmarkId::new("simd-json", label), &body, |b, body| {
-            b.iter(|| hookd_payload::build(black_box(body), Some("source=bench")))
-        });
-        g.bench_with_input(BenchmarkId::new("serde_json", label), &body, |b, body| {
-            b.iter(|| hookd_payload::build_with_serde_json(black_box(body), Some("source=bench")))
-        });
-    }
-    g.finish();
 }
 
 fn sink(c: &mut Criterion) {
@@ -189,5 +173,5 @@ fn kafka_and_pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, payload, sink, kafka_and_pipeline);
+criterion_group!(benches, sink, kafka_and_pipeline);
 criterion_main!(benches);

@@ -213,6 +213,7 @@ async fn worker(sh: Arc<Shared>, idx: usize, mut conn: Option<(u64, Sender)>) ->
                 }
                 if done >= sh.measure_start && done <= sh.end {
                     rec.completed_in_window += 1;
+                    rec.ok_in_window += u64::from(status.is_success());
                 }
             }
             Err(e) => {
@@ -464,6 +465,7 @@ pub async fn run(cfg: RunConfig) -> Result<Report, RunError> {
             cpu_secs: cpu,
             cpu_us_per_req: cpu * 1e6 / completed,
             cpu_us_per_req_excl_broker: (cpu - broker).max(0.0) * 1e6 / completed,
+            cpu_us_per_2xx: (cpu - broker).max(0.0) * 1e6 / rec.ok_in_window.max(1) as f64,
             threads,
             rss_start_mib: a.rss_bytes as f64 / 1048576.0,
             rss_end_mib: b.rss_bytes as f64 / 1048576.0,

@@ -23,6 +23,8 @@ pub struct Recorder {
     pub ok_seqs: Vec<u64>,
     /// Requests completed inside the measurement window.
     pub completed_in_window: u64,
+    /// Of those, answered 2xx.
+    pub ok_in_window: u64,
     /// Requests sent (whole run).
     pub sent: u64,
 }
@@ -35,6 +37,7 @@ impl Default for Recorder {
             errors: BTreeMap::new(),
             ok_seqs: Vec::new(),
             completed_in_window: 0,
+            ok_in_window: 0,
             sent: 0,
         }
     }
@@ -54,6 +57,7 @@ impl Recorder {
         }
         self.ok_seqs.extend(o.ok_seqs);
         self.completed_in_window += o.completed_in_window;
+        self.ok_in_window += o.ok_in_window;
         self.sent += o.sent;
     }
 }
@@ -101,6 +105,10 @@ pub struct ProcessFigures {
     pub cpu_us_per_req: f64,
     /// CPU µs per completed request, without the embedded broker's `rdk:mock` thread.
     pub cpu_us_per_req_excl_broker: f64,
+    /// CPU µs per request answered 2xx (all threads but the embedded broker's; with an
+    /// external broker: every thread of the daemon).
+    #[serde(default)]
+    pub cpu_us_per_2xx: f64,
     /// CPU seconds per thread group inside the window.
     pub threads: BTreeMap<String, f64>,
     /// RSS at the start of the window, MiB.
@@ -236,10 +244,11 @@ impl Report {
         if let Some(d) = &self.daemon {
             let _ = writeln!(
                 s,
-                "  daemon pid {}: {:.1} µs CPU/req ({:.1} without the embedded broker), RSS {:.1} → {:.1} MiB (max {:.1}, peak {:.1}), slope {:+.2} MiB/min",
+                "  daemon pid {}: {:.1} µs CPU/req ({:.1} without the embedded broker; {:.1} per 2xx), RSS {:.1} → {:.1} MiB (max {:.1}, peak {:.1}), slope {:+.2} MiB/min",
                 d.pid,
                 d.cpu_us_per_req,
                 d.cpu_us_per_req_excl_broker,
+                d.cpu_us_per_2xx,
                 d.rss_start_mib,
                 d.rss_end_mib,
                 d.rss_max_mib,

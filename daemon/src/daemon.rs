@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use rdkafka::producer::Producer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -153,7 +152,7 @@ impl Daemon {
         let producer = kafka::event_producer(&cfg, &bootstrap).map_err(StartError::Kafka)?;
         let publisher = EventPublisher::new(producer, &cfg.kafka.topic, cfg.ack_timeout());
         let sync = Arc::new(ConfigSync::new(
-            kafka::config_producer(&cfg, &bootstrap).map_err(StartError::Kafka)?,
+            kafka::config_writer(&cfg, &bootstrap).map_err(StartError::Kafka)?,
             config_topic,
             registry.clone(),
         ));

@@ -39,10 +39,10 @@ pub fn protocol(v: Version) -> &'static str {
     }
 }
 
-/// Outcome labels of a request for metrics.
+/// Outcome labels of a request for metrics: the webhook's metric handles (made when the
+/// registry built its entry), `unknown` until the webhook is found.
 struct Labels {
-    webhook: String,
-    verifier: &'static str,
+    metrics: Arc<m::WebhookMetrics>,
     client: IpAddr,
     replayed: bool,
 }
@@ -59,8 +59,7 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     let client = st.clients.resolve(peer, req.headers());
     let span = tracing::info_span!("request", client = %client);
     let mut labels = Labels {
-        webhook: "unknown".into(),
-        verifier: "none",
+        metrics: m::WebhookMetrics::unknown(),
         client,
         replayed: false,
     };
@@ -82,11 +81,10 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
     };
     // Outcomes follow the status actually sent.
     let status = response.status();
-    let outcome = m::outcome(status.as_u16());
     match reason {
         Some(r) if status.is_client_error() => {
             metrics::counter!(m::REJECTIONS_TOTAL, "reason" => r).increment(1);
-            tracing::debug!(client = %labels.client, webhook = %labels.webhook, reason = r,
+            tracing::debug!(client = %labels.client, webhook = %labels.metrics.label(), reason = r,
                 "webhook request refused");
         }
         Some(r) if status.is_server_error() => {
@@ -94,12 +92,9 @@ async fn ingest(State(st): State<Arc<AppState>>, Path(id): Path<String>, req: Re
         }
         _ => {}
     }
-    metrics::counter!(m::REQUESTS_TOTAL, "webhook" => labels.webhook.clone(), "verifier" => labels.verifier,
-        "outcome" => outcome, "protocol" => proto)
-    .increment(1);
-    metrics::histogram!(m::REQUEST_SECONDS, "webhook" => labels.webhook, "verifier" => labels.verifier,
-        "outcome" => outcome)
-    .record(start.elapsed().as_secs_f64());
+    labels
+        .metrics
+        .request(status.as_u16(), proto, start.elapsed().as_secs_f64());
     response
 }
 
@@ -123,8 +118,7 @@ async fn handle(
         .registry
         .get(&id)
         .ok_or(ApiError::NotFound("unknown_webhook"))?;
-    labels.webhook = m::webhook_label(&id);
-    labels.verifier = entry.spec.verifier.kind();
+    labels.metrics = entry.metrics().clone();
     if entry.secrets_unavailable() {
         // Sealed with a key this instance does not hold: this webhook only, never unverified.
         return Err(ApiError::Unavailable {
@@ -191,8 +185,7 @@ async fn handle(
     })?;
     let body = crate::body::read(body, limit, &st.body_rules, &mut held).await?;
     let signed_ts = replay::signed_timestamp(&entry.spec.verifier, &parts.headers);
-    metrics::counter!(m::BYTES_IN_TOTAL, "webhook" => labels.webhook.clone())
-        .increment(body.len() as u64);
+    labels.metrics.bytes_in(body.len() as u64);
     let now_ms = (st.clock)();
     let unverified = UnverifiedRequest {
         webhook_id: id,
@@ -235,8 +228,8 @@ async fn handle(
         Verified::Reply(r) => Ok(Some(r)),
         Verified::Event(mut ev) => {
             if let Some(template) = &entry.spec.idempotency_key {
-                let payload = hookd_payload::build(ev.body(), ev.query());
-                let key = hookd_payload::template::resolve(template, &payload);
+                // looked up on the body's simd-json tape: no payload is built
+                let key = hookd_payload::idempotency_key(template, ev.body(), ev.query());
                 ev.set_idempotency_key(key);
             }
             let ticket = match &st.replay {
@@ -248,8 +241,7 @@ async fn handle(
                         replay::Admit::Fresh(t) => Some(t),
                         replay::Admit::Replay => {
                             labels.replayed = true;
-                            metrics::counter!(m::REPLAYS_TOTAL, "webhook" => labels.webhook.clone())
-                                .increment(1);
+                            labels.metrics.replay();
                             return Ok(None);
                         }
                         replay::Admit::Busy => {
@@ -261,10 +253,10 @@ async fn handle(
                     }
                 }
             };
-            metrics::gauge!(m::INFLIGHT_EVENTS).increment(1.0);
-            let (webhook, event) = (ev.webhook_id().to_owned(), ev.event_id().to_owned());
+            m::inflight_events().increment(1.0);
+            let event = ev.event_id().to_owned();
             let r = st.publisher.publish(ev, held).await;
-            metrics::gauge!(m::INFLIGHT_EVENTS).decrement(1.0);
+            m::inflight_events().decrement(1.0);
             match r {
                 Ok(()) => {
                     if let Some(t) = ticket {
@@ -273,7 +265,7 @@ async fn handle(
                     Ok(None)
                 }
                 Err(e) => {
-                    tracing::warn!(%webhook, %event, client = %labels.client, error = %e,
+                    tracing::warn!(webhook = %entry.id(), %event, client = %labels.client, error = %e,
                         "event not acknowledged by kafka; answering 503");
                     Err(ApiError::from_publish(&e, retry_after))
                 }

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock, RwLock};
 
+use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// `1`, labelled with the `version` and git `commit` of the running binary.
@@ -146,6 +147,113 @@ pub fn webhook_label(id: &str) -> String {
     } else {
         "other".into()
     }
+}
+
+/// Every `protocol` of [`REQUESTS_TOTAL`] (see `ingress::protocol`).
+pub const PROTOCOLS: &[&str] = &["h1", "h2", "h3"];
+
+// `WebhookMetrics` keeps one handle per outcome and protocol.
+const _: () = assert!(OUTCOMES.len() == 7 && PROTOCOLS.len() == 3);
+
+/// The request metrics of one webhook, made once per webhook when the registry builds its
+/// entry: the label is looked up once and each series' handle is resolved on its first use,
+/// then reused, so a request costs no label allocation and no recorder lookup. Series appear
+/// exactly when the `metrics!` macros would have created them (at first use, or at zero from
+/// [`init_series`]).
+pub struct WebhookMetrics {
+    webhook: String,
+    verifier: &'static str,
+    requests: [[OnceLock<Counter>; 3]; 7],
+    seconds: [OnceLock<Histogram>; 7],
+    bytes_in: OnceLock<Counter>,
+    replays: OnceLock<Counter>,
+}
+
+impl WebhookMetrics {
+    /// The metrics of webhook `id` (label from [`webhook_label`]) with verifier kind `verifier`.
+    pub fn new(id: &str, verifier: &'static str) -> Self {
+        Self::labelled(webhook_label(id), verifier)
+    }
+
+    fn labelled(webhook: String, verifier: &'static str) -> Self {
+        WebhookMetrics {
+            webhook,
+            verifier,
+            requests: Default::default(),
+            seconds: Default::default(),
+            bytes_in: OnceLock::new(),
+            replays: OnceLock::new(),
+        }
+    }
+
+    /// The metrics of requests for no known webhook (`webhook="unknown"`, `verifier="none"`).
+    pub fn unknown() -> std::sync::Arc<WebhookMetrics> {
+        static UNKNOWN: OnceLock<std::sync::Arc<WebhookMetrics>> = OnceLock::new();
+        UNKNOWN
+            .get_or_init(|| std::sync::Arc::new(Self::labelled("unknown".into(), "none")))
+            .clone()
+    }
+
+    /// The `webhook` label value.
+    pub fn label(&self) -> &str {
+        &self.webhook
+    }
+
+    /// Counts one request answered with `status` over `protocol` and records its latency.
+    pub fn request(&self, status: u16, protocol: &'static str, seconds: f64) {
+        let outcome = outcome(status);
+        let o = OUTCOMES.iter().position(|x| *x == outcome).unwrap_or(0);
+        let p = PROTOCOLS.iter().position(|x| *x == protocol).unwrap_or(0);
+        self.requests[o][p]
+            .get_or_init(|| {
+                metrics::counter!(REQUESTS_TOTAL, "webhook" => self.webhook.clone(),
+                    "verifier" => self.verifier, "outcome" => outcome, "protocol" => protocol)
+            })
+            .increment(1);
+        self.seconds[o]
+            .get_or_init(|| {
+                metrics::histogram!(REQUEST_SECONDS, "webhook" => self.webhook.clone(),
+                    "verifier" => self.verifier, "outcome" => outcome)
+            })
+            .record(seconds);
+    }
+
+    /// Counts body bytes received.
+    pub fn bytes_in(&self, n: u64) {
+        self.bytes_in
+            .get_or_init(|| metrics::counter!(BYTES_IN_TOTAL, "webhook" => self.webhook.clone()))
+            .increment(n);
+    }
+
+    /// Counts a replay answered without publishing.
+    pub fn replay(&self) {
+        self.replays
+            .get_or_init(|| metrics::counter!(REPLAYS_TOTAL, "webhook" => self.webhook.clone()))
+            .increment(1);
+    }
+}
+
+impl std::fmt::Debug for WebhookMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookMetrics")
+            .field("webhook", &self.webhook)
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`INFLIGHT_EVENTS`], resolved once.
+pub fn inflight_events() -> &'static Gauge {
+    static G: OnceLock<Gauge> = OnceLock::new();
+    G.get_or_init(|| metrics::gauge!(INFLIGHT_EVENTS))
+}
+
+/// [`KAFKA_DELIVERY_SECONDS`] for a delivery that succeeded (`ok`) or not, resolved once.
+pub fn kafka_delivery_seconds(ok: bool) -> &'static Histogram {
+    static H: [OnceLock<Histogram>; 2] = [OnceLock::new(), OnceLock::new()];
+    let outcome = if ok { "ok" } else { "error" };
+    H[usize::from(ok)]
+        .get_or_init(|| metrics::histogram!(KAFKA_DELIVERY_SECONDS, "outcome" => outcome))
 }
 
 /// What a daemon runs, to create its series at zero from start ([`init_series`]).
@@ -392,5 +500,32 @@ mod tests {
             assert!(l == id || l == "other");
         }
         assert_eq!(webhook_label("label-test-past-the-cap"), "other");
+    }
+
+    #[test]
+    fn webhook_metrics_reuse_their_handles_and_keep_the_labels() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let wm = WebhookMetrics::labelled("wm-test".into(), "github");
+            wm.request(200, "h1", 0.001);
+            wm.request(200, "h1", 0.002);
+            wm.request(401, "h2", 0.001);
+            wm.bytes_in(10);
+            wm.bytes_in(5);
+            wm.replay();
+        });
+        let text = handle.render();
+        for want in [
+            r#"hookd_requests_total{webhook="wm-test",verifier="github",outcome="accepted",protocol="h1"} 2"#,
+            r#"hookd_requests_total{webhook="wm-test",verifier="github",outcome="rejected",protocol="h2"} 1"#,
+            r#"hookd_request_duration_seconds_count{webhook="wm-test",verifier="github",outcome="accepted"} 2"#,
+            r#"hookd_request_body_bytes_total{webhook="wm-test"} 15"#,
+            r#"hookd_replays_total{webhook="wm-test"} 1"#,
+        ] {
+            assert!(text.contains(want), "{want} not in\n{text}");
+        }
+        // no series for what never happened
+        assert!(!text.contains("protocol=\"h3\""), "{text}");
     }
 }

@@ -11,39 +11,27 @@
 //! ([`matching::string_form`]), so `?qid=42` meets a wait on the number `42`.
 
 pub mod matching;
+pub mod parsed;
 pub mod template;
+
+pub use parsed::{with_parsed, Parsed};
 
 use serde_json::{Map, Value};
 
 /// The payload that matching, workflow input and task output use.
 pub type Payload = Map<String, Value>;
 
-/// Parses a body with simd-json (which needs a scratch copy: it parses in place).
-fn parse(body: &[u8]) -> Option<Value> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return None;
-    }
-    let mut scratch = body.to_vec();
-    match simd_json::serde::from_slice::<Value>(&mut scratch) {
-        Ok(v) => Some(v),
-        // simd-json is stricter in corners (e.g. number ranges); what serde_json accepts is JSON
-        Err(_) => serde_json::from_slice(body).ok(),
-    }
+/// Builds the payload from the raw body and query string (see the crate docs): one simd-json
+/// parse ([`with_parsed`]), the map built from its tape.
+pub fn build(body: &[u8], query: Option<&str>) -> Payload {
+    with_parsed(body, query, |p| p.payload())
 }
 
-/// Builds the payload from the raw body and query string (see the crate docs).
-pub fn build(body: &[u8], query: Option<&str>) -> Payload {
-    let mut map = match parse(body) {
-        Some(Value::Object(m)) => m,
-        Some(other) => {
-            let mut m = Map::new();
-            m.insert("request".into(), other);
-            m
-        }
-        None => Map::new(),
-    };
-    merge_query(&mut map, query);
-    map
+/// The `idempotencyKey` template resolved against the payload of `body` and `query` (the same
+/// key as [`template::resolve`] over [`build`]'s payload), looked up on the body's tape without
+/// building the payload.
+pub fn idempotency_key(template: &str, body: &[u8], query: Option<&str>) -> String {
+    with_parsed(body, query, |p| p.idempotency_key(template))
 }
 
 /// Merges query parameters on top (the first of a repeated parameter wins).

@@ -9,6 +9,20 @@ use crate::matching::canonical;
 /// payload value at the dotted path (strings as-is, other values as canonical JSON); a missing
 /// value resolves to empty. Other text is kept.
 pub fn resolve(template: &str, payload: &Map<String, Value>) -> String {
+    resolve_with(template, |path, out| {
+        if let Some(v) = lookup_dotted(payload, path) {
+            match v {
+                Value::String(s) => out.push_str(s),
+                Value::Null => {}
+                other => out.push_str(&canonical(other)),
+            }
+        }
+    })
+}
+
+/// The template's text with each placeholder's path handed to `value`, which appends what it
+/// resolves to (nothing for a missing value).
+pub(crate) fn resolve_with(template: &str, mut value: impl FnMut(&str, &mut String)) -> String {
     const OPEN: &str = "${workflow.input.";
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -19,14 +33,7 @@ pub fn resolve(template: &str, payload: &Map<String, Value>) -> String {
             out.push_str(&rest[i..]);
             return out;
         };
-        let path = &after[..end];
-        if let Some(v) = lookup_dotted(payload, path) {
-            match v {
-                Value::String(s) => out.push_str(s),
-                Value::Null => {}
-                other => out.push_str(&canonical(other)),
-            }
-        }
+        value(&after[..end], &mut out);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
@@ -52,7 +59,7 @@ fn lookup_dotted<'a>(payload: &'a Map<String, Value>, path: &str) -> Option<&'a 
 }
 
 /// `items[0][2]` → (`items`, [0, 2]).
-fn split_index(seg: &str) -> (&str, Vec<usize>) {
+pub(crate) fn split_index(seg: &str) -> (&str, Vec<usize>) {
     match seg.find('[') {
         None => (seg, Vec::new()),
         Some(i) => {

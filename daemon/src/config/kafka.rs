@@ -35,7 +35,9 @@ pub struct KafkaConfig {
     /// librdkafka `batch.size`, bytes.
     #[serde(default = "d_batch_size")]
     pub batch_size: u32,
-    /// librdkafka `compression.codec`: none, gzip, lz4 (snappy/zstd are not built in).
+    /// librdkafka `compression.codec`: none (default), gzip, lz4 (snappy/zstd are not built
+    /// in). `none` because lz4 was most of librdkafka's per-event CPU for webhook-sized bodies
+    /// (benches/RESULTS.md, issue 18); set lz4 where broker bandwidth or disk matter more.
     #[serde(default = "d_compression")]
     pub compression: String,
     /// Maximum events waiting for a broker acknowledgement; beyond it requests get 503.
@@ -92,7 +94,7 @@ fn d_batch_size() -> u32 {
     1_000_000
 }
 fn d_compression() -> String {
-    "lz4".into()
+    "none".into()
 }
 fn d_inflight() -> usize {
     10_000

@@ -1,6 +1,7 @@
 //! Kafka plumbing: client settings, topic creation, the embedded mock cluster, the event
 //! producer, and the compacted config topic that shares webhook definitions between instances.
 
+pub mod delivery;
 pub mod embedded;
 pub mod health;
 pub mod producer;
@@ -26,8 +27,9 @@ pub fn base_client(bootstrap: &str) -> ClientConfig {
     c
 }
 
-/// The events producer: idempotent, `acks=all`, batching settings from `[kafka]`.
-pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+/// The events producer: idempotent, `acks=all`, batching settings from `[kafka]`; its delivery
+/// reports are served on the current tokio runtime ([`delivery::EventProducer`]).
+pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventProducer, String> {
     let k = &cfg.kafka;
     let mut c = base_client(bootstrap);
     let max_msg = (cfg.server.max_body_bytes + 64 * 1024).max(1_000_000);
@@ -51,11 +53,24 @@ pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, S
     for (key, v) in &k.producer {
         c.set(key, &**v);
     }
-    c.create().map_err(|e| format!("kafka producer: {e}"))
+    delivery::EventProducer::new(&c).map_err(|e| format!("kafka producer: {e}"))
 }
 
 /// A plain producer for the config topic (idempotent, acks=all, no linger).
 pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+    config_client(cfg, bootstrap)
+        .create()
+        .map_err(|e| format!("kafka config producer: {e}"))
+}
+
+/// The config topic's producer for webhook changes ([`config_producer`]'s settings), with its
+/// delivery reports served on the current tokio runtime: no polling thread waking while idle.
+pub fn config_writer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventProducer, String> {
+    delivery::EventProducer::new(&config_client(cfg, bootstrap))
+        .map_err(|e| format!("kafka config producer: {e}"))
+}
+
+fn config_client(cfg: &Config, bootstrap: &str) -> ClientConfig {
     let mut c = base_client(bootstrap);
     c.set("enable.idempotence", "true")
         .set("acks", "all")
@@ -64,8 +79,7 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
     for (key, v) in &cfg.kafka.producer {
         c.set(key, &**v);
     }
-    c.create()
-        .map_err(|e| format!("kafka config producer: {e}"))
+    c
 }
 
 /// Every topic hookd uses, with its partition count: events, config (compacted), the sink's

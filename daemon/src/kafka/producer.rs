@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 
+use super::delivery::EventProducer;
 use super::health::AckTracker;
 use crate::event::VerifiedEvent;
 use crate::metrics as m;
@@ -33,7 +34,7 @@ pub enum PublishError {
 /// Publishes verified events to the events topic.
 #[derive(Clone)]
 pub struct EventPublisher {
-    producer: FutureProducer,
+    producer: EventProducer,
     topic: Arc<str>,
     ack_timeout: Duration,
     acks: Arc<AckTracker>,
@@ -59,7 +60,7 @@ pub mod headers {
 
 impl EventPublisher {
     /// Wraps a configured producer.
-    pub fn new(producer: FutureProducer, topic: &str, ack_timeout: Duration) -> Self {
+    pub fn new(producer: EventProducer, topic: &str, ack_timeout: Duration) -> Self {
         Self {
             producer,
             topic: topic.into(),
@@ -74,7 +75,7 @@ impl EventPublisher {
     }
 
     /// The underlying producer (for flushing on shutdown).
-    pub fn producer(&self) -> &FutureProducer {
+    pub fn producer(&self) -> &EventProducer {
         &self.producer
     }
 
@@ -108,7 +109,7 @@ impl EventPublisher {
         let key = ev.record_key();
         let mut record = event_record(&self.topic, &ev, &key);
         let fut = loop {
-            match self.producer.send_result(record) {
+            match self.producer.send(record) {
                 Ok(f) => break f,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     if Instant::now() + Duration::from_millis(5) >= deadline {
@@ -122,24 +123,35 @@ impl EventPublisher {
         };
         drop(ev);
         let mut fut = fut;
-        let res = match tokio::time::timeout_at(deadline.into(), &mut fut).await {
+        let report = match tokio::time::timeout_at(deadline.into(), &mut fut).await {
+            Ok(r) => Some(r.map_err(|_| ())),
+            // The report may be in librdkafka's queue with its serving task not yet run (a
+            // saturated runtime): serve the queue here before calling it a timeout.
             Err(_) => {
+                self.producer.serve_now();
+                match fut.try_recv() {
+                    Ok(r) => Some(Ok(r)),
+                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => Some(Err(())),
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => None,
+                }
+            }
+        };
+        let res = match report {
+            None => {
                 tokio::spawn(async move {
                     let _ = fut.await;
                     drop(keep);
                 });
                 Err(PublishError::Timeout)
             }
-            Ok(Err(_canceled)) => Err(PublishError::Kafka("producer dropped".into())),
-            Ok(Ok(Ok(_delivery))) => Ok(()),
-            Ok(Ok(Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut), _)))) => {
+            Some(Err(())) => Err(PublishError::Kafka("producer dropped".into())),
+            Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)))) => {
                 Err(PublishError::Timeout)
             }
-            Ok(Ok(Err((e, _)))) => Err(PublishError::Kafka(e.to_string())),
+            Some(Ok(Err(e))) => Err(PublishError::Kafka(e.to_string())),
         };
-        let outcome = if res.is_ok() { "ok" } else { "error" };
-        metrics::histogram!(m::KAFKA_DELIVERY_SECONDS, "outcome" => outcome)
-            .record(start.elapsed().as_secs_f64());
+        m::kafka_delivery_seconds(res.is_ok()).record(start.elapsed().as_secs_f64());
         res
     }
 }

@@ -45,7 +45,10 @@ pub fn consumer(cfg: &Config, bootstrap: &str, name: &str) -> Result<TailConsume
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "100");
+        // A long poll: the broker answers as soon as a record arrives, so this bounds only the
+        // idle fetch rate (librdkafka's default; 100 ms woke each tailing consumer ~12 times a
+        // second on an idle instance: benches/RESULTS.md, "Idle").
+        .set("fetch.wait.max.ms", "500");
     for (key, v) in &cfg.kafka.consumer {
         c.set(key, &**v);
     }

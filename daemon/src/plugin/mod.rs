@@ -212,9 +212,23 @@ impl PluginHost {
         std::thread::Builder::new()
             .name("hookd-plugin-epoch".into())
             .spawn(move || {
-                // On a fixed schedule, so sleeps that overshoot do not stretch deadlines.
+                // On a fixed schedule, so sleeps that overshoot do not stretch deadlines; parked
+                // while no call is in flight (an idle host costs no wake-ups).
                 let mut next = std::time::Instant::now();
+                let mut idle = 0;
                 loop {
+                    idle = if ticker.idle() { idle + 1 } else { 0 };
+                    if idle >= sandbox::Ticks::PARK_AFTER {
+                        ticker.idle_wait(std::time::Duration::from_secs(1));
+                        if weak.upgrade().is_none() {
+                            return;
+                        }
+                        if ticker.idle() {
+                            continue; // woken by the timeout alone: park again
+                        }
+                        idle = 0;
+                        next = std::time::Instant::now();
+                    }
                     next += TICK;
                     let now = std::time::Instant::now();
                     if now > next + 100 * TICK {

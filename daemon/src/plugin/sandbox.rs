@@ -3,8 +3,8 @@
 //! epoch deadline; instances reused across calls while they behave, discarded as soon as one
 //! traps, runs out of time or memory, or returns an invalid verdict.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -197,17 +197,73 @@ pub struct HostState {
 /// expose the current epoch). A deadline check can only run while its call's thread runs, so
 /// after the thread waited for the CPU several ticks have passed at one check: deadlines are
 /// kept in ticks of this counter, not in numbers of checks.
+///
+/// Ticks only matter while a call (or instantiation) runs: the ticker thread parks after
+/// [`Ticks::PARK_AFTER`] ticks without one ([`Ticks::idle_wait`]) and the next call wakes it
+/// ([`Ticks::busy`]), so an idle host does not wake up a thousand times a second.
 #[derive(Debug, Clone, Default)]
-pub struct Ticks(Arc<AtomicU64>);
+pub struct Ticks(Arc<TickState>);
+
+#[derive(Debug, Default)]
+struct TickState {
+    now: AtomicU64,
+    /// Calls and instantiations running.
+    active: AtomicUsize,
+    /// The ticker is parked (or about to park).
+    parked: AtomicBool,
+    ticker: OnceLock<std::thread::Thread>,
+}
+
+/// A call or instantiation in flight (see [`Ticks::busy`]).
+pub(crate) struct Busy<'a>(&'a TickState);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 impl Ticks {
+    /// Ticks without a call in flight after which the ticker parks.
+    pub(crate) const PARK_AFTER: u32 = 100;
+
     /// One more tick; called by the ticker thread just before it increments the engine's epoch.
     pub(crate) fn advance(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0.now.fetch_add(1, Ordering::Relaxed);
     }
 
     fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.now.load(Ordering::Relaxed)
+    }
+
+    /// Marks a call in flight until the guard drops, waking the ticker if it is parked.
+    pub(crate) fn busy(&self) -> Busy<'_> {
+        let st = &*self.0;
+        st.active.fetch_add(1, Ordering::SeqCst);
+        if st.parked.load(Ordering::SeqCst) {
+            if let Some(t) = st.ticker.get() {
+                t.unpark();
+            }
+        }
+        Busy(st)
+    }
+
+    /// Whether no call is in flight.
+    pub(crate) fn idle(&self) -> bool {
+        self.0.active.load(Ordering::SeqCst) == 0
+    }
+
+    /// Called by the ticker thread when it has seen no call for a while: parks until a call
+    /// starts or `timeout` passes (so the thread can notice its engine is gone).
+    pub(crate) fn idle_wait(&self, timeout: Duration) {
+        let st = &*self.0;
+        let _ = st.ticker.set(std::thread::current());
+        st.parked.store(true, Ordering::SeqCst);
+        // A call that started before `parked` was visible did not unpark: check after setting it.
+        if st.active.load(Ordering::SeqCst) == 0 {
+            std::thread::park_timeout(timeout);
+        }
+        st.parked.store(false, Ordering::SeqCst);
     }
 }
 
@@ -326,6 +382,7 @@ pub struct Sandbox {
 impl Plugin {
     /// A fresh instance (its start-up also runs under the deadline and memory limit).
     pub(crate) fn instantiate(&self, engine: &Engine, limits: &Limits) -> Result<Sandbox, Failure> {
+        let _busy = self.ticks.busy();
         let mut store = Store::new(
             engine,
             HostState {
@@ -433,6 +490,7 @@ impl Plugin {
     }
 
     fn run(&self, sb: &mut Sandbox, limits: &Limits, req: Request<'_>) -> Result<Checked, Failure> {
+        let _busy = self.ticks.busy();
         Watch::arm(&mut sb.store, limits);
         let verdict = match &sb.bindings {
             Bound::V0_3(b) => b.call_verify(&mut sb.store, req),
@@ -572,5 +630,30 @@ mod tests {
             assert!(tick < 20, "never stopped");
         }
         assert_eq!(tick, 5, "the first check at its deadline stops a busy call");
+    }
+
+    #[test]
+    fn the_ticker_parks_without_calls_and_wakes_for_one() {
+        let dir = std::env::temp_dir();
+        let limits = Limits::from_config(&PluginsConfig::default());
+        let host = super::super::PluginHost::new(dir, limits).unwrap();
+        let ticks = host.ticks.clone();
+        // Polls (generously: a loaded machine) until `f` holds over 1.5 s of sleep (longer than
+        // the parked ticker's 1 s timeout).
+        let settles = |f: &dyn Fn(u64, u64) -> bool| {
+            for _ in 0..40 {
+                let a = ticks.now();
+                std::thread::sleep(Duration::from_millis(1500));
+                if f(a, ticks.now()) {
+                    return true;
+                }
+            }
+            false
+        };
+        assert!(settles(&|a, b| a == b), "the ticker never parked");
+        let busy = ticks.busy();
+        assert!(settles(&|a, b| b > a), "a call in flight did not wake the ticker");
+        drop(busy);
+        assert!(settles(&|a, b| a == b), "the ticker did not park again");
     }
 }

@@ -24,6 +24,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{Spec, SpecBuilder};
+use crate::metrics::WebhookMetrics;
 use crate::model::{WebhookConfig, MASK};
 use crate::seal::Keyring;
 
@@ -36,6 +37,8 @@ pub struct Entry {
     created_rev: u64,
     /// Defined in the config file (read-only through the API).
     pub is_static: bool,
+    /// Its request metrics (label and handles resolved once, not per request).
+    metrics: Arc<WebhookMetrics>,
 }
 
 impl Entry {
@@ -65,6 +68,10 @@ impl Entry {
     /// Whether its stored secrets could not be opened (requests answer `503`).
     pub fn secrets_unavailable(&self) -> bool {
         self.spec.verifier.is_unavailable()
+    }
+    /// Its request metrics.
+    pub fn metrics(&self) -> &Arc<WebhookMetrics> {
+        &self.metrics
     }
 }
 
@@ -273,12 +280,14 @@ impl Registry {
         let v = verified
             .get(&id)
             .is_some_and(|r| r.created_rev == created_rev);
+        let metrics = Arc::new(WebhookMetrics::new(&id, spec.verifier.kind()));
         Entry {
             config: strip(config),
             spec,
             url_verified: AtomicBool::new(v),
             created_rev,
             is_static,
+            metrics,
         }
     }
 

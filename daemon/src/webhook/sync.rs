@@ -11,16 +11,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use tokio::sync::watch;
 
+use crate::kafka::delivery::EventProducer;
 use crate::kafka::tail;
 
 use super::registry::{Registry, StoreError, VerifiedRecord, WebhookRecord};
 
 /// Publishes registry changes and applies the topic to the registry.
 pub struct ConfigSync {
-    producer: FutureProducer,
+    producer: EventProducer,
     topic: String,
     registry: Arc<Registry>,
     /// Revision per key seen in the topic (decides what to republish after catch-up).
@@ -35,7 +36,7 @@ const MAX_RECORD_BYTES: usize = 950_000;
 
 impl ConfigSync {
     /// A sync for `topic`.
-    pub fn new(producer: FutureProducer, topic: String, registry: Arc<Registry>) -> Self {
+    pub fn new(producer: EventProducer, topic: String, registry: Arc<Registry>) -> Self {
         Self {
             producer,
             topic,
@@ -45,11 +46,13 @@ impl ConfigSync {
     }
 
     async fn send(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
-        let rec = FutureRecord::to(&self.topic).key(key).payload(&value);
-        match self.producer.send(rec, Duration::from_secs(5)).await {
-            Ok(_) => Ok(()),
-            Err((e, _)) => Err(StoreError::Unavailable(e.to_string())),
-        }
+        let rec = FutureRecord::to(&self.topic)
+            .key(key.as_bytes())
+            .payload(value.as_slice());
+        self.producer
+            .send_and_wait(rec, Duration::from_secs(5))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// Makes a webhook change durable in the topic, then applies it locally. Nothing changes
