@@ -152,11 +152,17 @@ impl Daemon {
             kafka::tail::consumer(&cfg, &bootstrap, "config").map_err(StartError::Kafka)?;
         let (ready_tx, ready_rx) = watch::channel(false);
         let history = Arc::new(sink::history::History::new(cfg.sink.history_size));
+        let (removed_tx, removed_rx) = tokio::sync::mpsc::channel(1024);
         {
             // A deleted webhook's history goes with it, on every instance (each applies the
             // delete from the config topic).
+            // The sink (when this instance runs one) also tombstones its records and marks the
+            // history topic (`sink::runtime`).
             let h = history.clone();
-            registry.on_removed(Box::new(move |id| h.forget(id)));
+            registry.on_removed(Box::new(move |id| {
+                let generation = h.forget(id);
+                let _ = removed_tx.try_send((id.to_string(), generation));
+            }));
         }
         {
             let consumer =
@@ -225,6 +231,8 @@ impl Daemon {
                     sink_stop.clone(),
                     &mut background,
                     shutdown_rx.clone(),
+                    removed_rx,
+                    state.clock.clone(),
                 )
                 .map_err(StartError::Kafka)?,
             );

@@ -76,6 +76,10 @@ pub struct WorkflowInfo {
     /// RUNNING, PAUSED, COMPLETED, FAILED, TIMED_OUT, TERMINATED.
     #[serde(default)]
     pub status: String,
+    /// Start time, epoch ms (0 when absent): a correlated start older than the de-duplication
+    /// window does not count.
+    #[serde(default)]
+    pub create_time: i64,
 }
 
 /// The parts of `Task` the sink reads.
