@@ -207,10 +207,15 @@ async fn handle(
     match verified {
         Verified::Reply(r) => Ok(Some(r)),
         Verified::Event(mut ev) => {
-            if let Some(template) = &entry.spec.idempotency_key {
+            let spec = &entry.spec;
+            if spec.idempotency_key.is_some() || spec.dedup_key.is_some() {
                 let payload = hookd_payload::build(ev.body(), ev.query());
-                let key = hookd_payload::template::resolve(template, &payload);
-                ev.set_idempotency_key(key);
+                if let Some(template) = &spec.idempotency_key {
+                    ev.set_idempotency_key(hookd_payload::template::resolve(template, &payload));
+                }
+                if let Some(template) = &spec.dedup_key {
+                    ev.set_dedup_key(hookd_payload::template::resolve(template, &payload));
+                }
             }
             let ticket = match &st.replay {
                 None => None,

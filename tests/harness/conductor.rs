@@ -34,6 +34,8 @@ pub struct Workflow {
     pub request: Value,
     /// Correlation id.
     pub correlation_id: Option<String>,
+    /// Start time, epoch ms.
+    pub create_time: i64,
 }
 
 /// A task of a workflow.
@@ -272,6 +274,7 @@ impl ConductorDouble {
             input,
             request: Value::Null,
             correlation_id: None,
+            create_time: now_ms(),
         });
         g.tasks.push(TaskRec {
             task_id: tid.clone(),
@@ -300,6 +303,12 @@ impl ConductorDouble {
 }
 
 type S = Arc<Mutex<St>>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 async fn gate(State(st): State<S>, req: Request, next: Next) -> Response {
     let (latency, unavailable, auth, tokens) = {
@@ -384,6 +393,7 @@ async fn start_workflow(State(st): State<S>, body: Bytes) -> Response {
             status: "RUNNING".into(),
             input: req["input"].clone(),
             correlation_id: req["correlationId"].as_str().map(str::to_owned),
+            create_time: now_ms(),
             request: req,
         });
         let lose = g.lose_start_responses > 0;
@@ -403,7 +413,7 @@ async fn start_workflow(State(st): State<S>, body: Bytes) -> Response {
 
 fn wf_json(w: &Workflow) -> Value {
     json!({"workflowId": w.id, "workflowName": w.name, "workflowVersion": w.version,
-        "status": w.status, "input": w.input, "correlationId": w.correlation_id,
+        "status": w.status, "input": w.input, "correlationId": w.correlation_id, "createTime": w.create_time,
         "workflowDefinition": {"name": w.name, "version": w.version}, "tasks": []})
 }
 

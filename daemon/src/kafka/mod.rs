@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod health;
 pub mod producer;
+pub mod starts_topic;
 pub mod tail;
 
 use std::time::Duration;
@@ -69,7 +70,8 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
 }
 
 /// Every topic hookd uses, with its partition count: events, config (compacted), the sink's
-/// idempotency records (compacted, co-partitioned with events), waits (compacted), history
+/// de-duplication records (compacted and deleted after `sink.dedup_window_secs`,
+/// co-partitioned with events), waits (compacted), history
 /// (7-day retention) and the dead-letter topic.
 pub fn topic_plan(cfg: &Config) -> Vec<(String, i32)> {
     let p = cfg.kafka.partitions;
@@ -102,11 +104,15 @@ pub async fn ensure_topics(
     let max_msg = (cfg.server.max_body_bytes + 64 * 1024).to_string();
     let plan = topic_plan(cfg);
     let repl = || TopicReplication::Fixed(cfg.kafka.replication_factor);
+    let starts = cfg.topics().starts;
+    let starts_settings = starts_topic::settings(cfg);
     let topics: Vec<NewTopic<'_>> = plan
         .iter()
         .map(|(name, partitions)| {
             let t = NewTopic::new(name, *partitions, repl());
-            if *name == cfg.kafka.topic || name.ends_with(".dlq") {
+            if *name == starts {
+                starts_topic::new_topic(t, &starts_settings)
+            } else if *name == cfg.kafka.topic || name.ends_with(".dlq") {
                 t.set("max.message.bytes", &max_msg)
             } else if *name == cfg.derived_topic("history") {
                 t.set("retention.ms", "604800000")
@@ -138,5 +144,11 @@ pub async fn ensure_topics(
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot create kafka topics"),
         Err(_) => tracing::warn!("timed out creating kafka topics"),
+    }
+    if cfg.server.role.sink() {
+        tokio::select! {
+            _ = starts_topic::check(cfg, &admin) => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
     }
 }
