@@ -2,6 +2,7 @@
 
 mod admin;
 mod console;
+mod dedup;
 mod failure;
 mod h3;
 mod hostile;

@@ -255,12 +255,26 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }
-    // Revoked or stopping: events in hand finish or give up (they see `stop`); the offset
-    // stored stays below every event that did not finish.
-    while let Some(r) = running.join_next().await {
-        in_flight.decrement(1.0);
-        if let Ok(Some(o)) = r {
-            sched.finish(o);
+    // Revoked or stopping: events in hand finish or give up (they see `stop`) within half the
+    // grace period, then the rest are dropped mid-call; the offset stored stays below every
+    // event that did not finish, so the next owner redoes them (and recognises their effects).
+    let grace = Duration::from_millis(processor.cfg.server.shutdown_grace_ms / 2);
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        match tokio::time::timeout_at(deadline, running.join_next()).await {
+            Ok(Some(r)) => {
+                in_flight.decrement(1.0);
+                if let Ok(Some(o)) = r {
+                    sched.finish(o);
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                in_flight.decrement(running.len() as f64);
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                break;
+            }
         }
     }
     if let Some(d) = sched.done_through().filter(|d| stored != Some(*d)) {
