@@ -207,6 +207,28 @@ impl ConductorDouble {
             .cloned()
     }
 
+    /// How many tasks have `status`.
+    pub fn tasks_with_status(&self, status: &str) -> usize {
+        self.st
+            .lock()
+            .unwrap()
+            .tasks
+            .iter()
+            .filter(|t| t.status == status)
+            .count()
+    }
+
+    /// Number of workflows started through the API (cheaper than `started().len()`).
+    pub fn started_count(&self) -> usize {
+        self.st
+            .lock()
+            .unwrap()
+            .workflows
+            .iter()
+            .filter(|w| !w.request.is_null())
+            .count()
+    }
+
     /// Schedules a workflow (name, version, input) whose task `reference` of type `task_type`
     /// waits with `matches`; `${workflow.input.x}` values are resolved now, as Conductor does.
     /// Returns (workflow id, task id).
