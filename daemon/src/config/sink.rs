@@ -103,7 +103,7 @@ fn d_dedup_window() -> u64 {
     7 * 24 * 3600
 }
 fn d_dedup_entries() -> usize {
-    100_000
+    20_000
 }
 fn d_in_flight() -> usize {
     64

@@ -115,6 +115,9 @@ pub struct Prepared {
     /// What identifies the delivery: the provider's delivery id (or the webhook's `dedupKey`,
     /// which ingress puts in its place), else hookd's event id.
     pub delivery: String,
+    /// `delivery` came from the provider (or `dedupKey`): a copy may arrive any time within the
+    /// window, not only as a Kafka redelivery.
+    pub from_provider: bool,
 }
 
 /// Per-partition state, shared by the partition's events in flight.
@@ -221,6 +224,7 @@ impl Processor {
             },
             (None, None) => String::new(),
         };
+        let from_provider = ev.header(h::DELIVERY_ID).is_some();
         let delivery = ev
             .header(h::DELIVERY_ID)
             .or(ev.header(h::EVENT_ID))
@@ -232,6 +236,7 @@ impl Processor {
             payload,
             key,
             delivery,
+            from_provider,
         }
     }
 
@@ -389,6 +394,7 @@ impl Processor {
                 strategy: spec.strategy,
                 created_by: webhook.created_by().map(str::to_owned),
                 webhook: webhook_id,
+                from_provider: p.from_provider,
             };
             let id = self.start_one(&spec, &map, ev.offset, st).await?;
             attempt.started.insert(spec.start_key.clone(), id.clone());
@@ -452,10 +458,12 @@ impl Processor {
         let token = starts::token(&s.start_key, generation);
         let uncertain = st.uncertain.lock().unwrap().contains(&s.start_key);
         // A miss is proof only when the index holds the whole window; otherwise (and for events
-        // a previous owner may have touched) look the start up by its correlation id.
+        // a previous owner may have touched) look the start up by its correlation id. An event
+        // identified by hookd's own event id can only come again as a Kafka redelivery, which
+        // the first two cases cover.
         let look_up = offset < st.recovery_below
             || uncertain
-            || (!complete && (s.implicit || enforce));
+            || (!complete && ((s.implicit && s.from_provider) || enforce));
         if let (true, Actions::Conductor(c)) = (look_up, &self.actions) {
             let horizon = now - self.window_ms();
             match c.correlated(s.name, &token).await {
@@ -667,4 +675,5 @@ struct StartSpec<'a> {
     strategy: Strategy,
     created_by: Option<String>,
     webhook: &'a str,
+    from_provider: bool,
 }
