@@ -280,7 +280,10 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
     if let Some(d) = sched.done_through().filter(|d| stored != Some(*d)) {
         let _ = w.offsets.send((w.partition, d));
     }
-    processor.owned.lock().unwrap().remove(&w.partition);
+    let mut owned = processor.owned.lock().unwrap();
+    if owned.get(&w.partition).is_some_and(|x| Arc::ptr_eq(x, &st)) {
+        owned.remove(&w.partition);
+    }
 }
 
 /// One event until it is done, retried with backoff on failures; `None` if the partition was

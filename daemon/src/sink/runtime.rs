@@ -30,7 +30,10 @@ pub fn start(
     clock: Clock,
 ) -> Result<std::thread::JoinHandle<()>, String> {
     let actions = match &cfg.conductor.url {
-        Some(_) => Actions::Conductor(ConductorClient::new(&cfg.conductor)?),
+        Some(_) => Actions::Conductor(ConductorClient::new(
+            &cfg.conductor,
+            cfg.sink.max_in_flight * cfg.kafka.partitions.max(1) as usize + 8,
+        )?),
         None => {
             tracing::warn!(
                 "sink: no [conductor] url configured: DRY RUN — every action is logged and recorded in the webhook's history, nothing is called"
