@@ -226,13 +226,15 @@ impl Daemon {
                 sink::runtime::start(
                     &cfg,
                     &bootstrap,
-                    &state.registry,
-                    &history,
+                    sink::runtime::Handles {
+                        registry: state.registry.clone(),
+                        history: history.clone(),
+                        removed: removed_rx,
+                        clock: state.clock.clone(),
+                    },
                     sink_stop.clone(),
                     &mut background,
                     shutdown_rx.clone(),
-                    removed_rx,
-                    state.clock.clone(),
                 )
                 .map_err(StartError::Kafka)?,
             );

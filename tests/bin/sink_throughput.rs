@@ -180,10 +180,7 @@ async fn main() {
         if in_flight.is_empty() { "default" } else { &in_flight }
     );
     if !wait_mode {
-        println!(
-            "duplicates: {}",
-            c.started_count().saturating_sub(total)
-        );
+        println!("duplicates: {}", c.started_count().saturating_sub(total));
     }
     sink.stop().await;
     ingest.stop().await;

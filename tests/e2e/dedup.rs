@@ -123,7 +123,8 @@ async fn a_crash_mid_window_loses_none_and_starts_none_twice() {
         .await;
     let h = history(&a, &id, 20).await;
     assert!(
-        h.iter().all(|e| !e["payload"].as_str().unwrap().contains(r#""n":0"#)),
+        h.iter()
+            .all(|e| !e["payload"].as_str().unwrap().contains(r#""n":0"#)),
         "the first event is still in flight"
     );
     // The sink dies with the first event between its effect and its offset (the stored offset
@@ -178,7 +179,10 @@ async fn events_of_one_key_apply_in_offset_order_while_keys_run_concurrently() {
     let started = c.started();
     assert_eq!(started.len(), 4, "one start per key: {started:?}");
     for w in &started {
-        assert_eq!(w.input["round"], 0, "the first event of its key started: {w:?}");
+        assert_eq!(
+            w.input["round"], 0,
+            "the first event of its key started: {w:?}"
+        );
     }
     d.stop().await;
 }
@@ -195,7 +199,11 @@ async fn the_same_delivery_counts_as_new_after_the_window() {
         .await;
     assert_eq!(send(&d, &id, r#"{"a":1}"#, Some("same")).await, 200);
     wait_sink_caught_up(&b, "events", WAIT).await;
-    assert_eq!(c.started().len(), 1, "a copy within the window does nothing");
+    assert_eq!(
+        c.started().len(),
+        1,
+        "a copy within the window does nothing"
+    );
     // two hours later (the injected clock) the record is older than the window
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -214,9 +222,20 @@ async fn redelivered_events_add_no_history_and_complete_no_second_wait() {
     let c = ConductorDouble::start().await;
     let d = TestDaemon::start(&cfg(&c, "")).await;
     let b = d.bootstrap();
-    let id = hook(&d, json!({"receiverWorkflowNamesToVersions": {"waiter": 1}})).await;
+    let id = hook(
+        &d,
+        json!({"receiverWorkflowNamesToVersions": {"waiter": 1}}),
+    )
+    .await;
     let m = json!({"$.order": 7});
-    let (_, t1) = c.schedule_wait("waiter", 1, "wait", "WAIT_FOR_WEBHOOK", json!({}), m.clone());
+    let (_, t1) = c.schedule_wait(
+        "waiter",
+        1,
+        "wait",
+        "WAIT_FOR_WEBHOOK",
+        json!({}),
+        m.clone(),
+    );
     c.wait_for("t1 polled", WAIT, |c| c.task(&t1).unwrap().poll_count >= 1)
         .await;
     // the first delivery completes t1 (retried until the index has it)
@@ -230,7 +249,14 @@ async fn redelivered_events_add_no_history_and_complete_no_second_wait() {
     }
     assert_eq!(c.task(&t1).unwrap().status, "COMPLETED");
     // a new wait on the same key, and a probe wait polled with it
-    let (_, t2) = c.schedule_wait("waiter", 1, "wait", "WAIT_FOR_WEBHOOK", json!({}), m.clone());
+    let (_, t2) = c.schedule_wait(
+        "waiter",
+        1,
+        "wait",
+        "WAIT_FOR_WEBHOOK",
+        json!({}),
+        m.clone(),
+    );
     let (_, probe) = c.schedule_wait(
         "waiter",
         1,
@@ -252,7 +278,11 @@ async fn redelivered_events_add_no_history_and_complete_no_second_wait() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         wait_sink_caught_up(&b, "events", WAIT).await;
     }
-    assert_eq!(c.task(&probe).unwrap().status, "COMPLETED", "the index has t2");
+    assert_eq!(
+        c.task(&probe).unwrap().status,
+        "COMPLETED",
+        "the index has t2"
+    );
     // the provider redelivers D: no second completion, no history entry
     let before = history_topic(&b, &id, 1).len();
     assert_eq!(send(&d, &id, r#"{"order":7}"#, Some("D")).await, 200);
@@ -305,8 +335,10 @@ async fn a_dedup_key_identifies_deliveries_without_an_id() {
     let r = admin_client()
         .post(format!("{}/api/metadata/webhook", d.admin_url()))
         .header("X-Authorization", TOKEN)
-        .json(&json!({"name": "bad", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
-            "workflowsToStart": {"wf": 1}, "dedupKey": "no placeholder"}))
+        .json(
+            &json!({"name": "bad", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
+            "workflowsToStart": {"wf": 1}, "dedupKey": "no placeholder"}),
+        )
         .send()
         .await
         .unwrap();
@@ -324,10 +356,28 @@ async fn deleting_a_webhook_tombstones_its_records_in_every_instance() {
     let gone = hook(&a, json!({"workflowsToStart": {"wf": 1}})).await;
     let kept = hook(&a, json!({"name": "kept", "workflowsToStart": {"wf": 1}})).await;
     for i in 0..9 {
-        assert_eq!(send(&a, &gone, &format!(r#"{{"i":{i}}}"#), Some(&format!("g{i}"))).await, 200);
+        assert_eq!(
+            send(
+                &a,
+                &gone,
+                &format!(r#"{{"i":{i}}}"#),
+                Some(&format!("g{i}"))
+            )
+            .await,
+            200
+        );
     }
     for i in 0..3 {
-        assert_eq!(send(&z, &kept, &format!(r#"{{"i":{i}}}"#), Some(&format!("k{i}"))).await, 200);
+        assert_eq!(
+            send(
+                &z,
+                &kept,
+                &format!(r#"{{"i":{i}}}"#),
+                Some(&format!("k{i}"))
+            )
+            .await,
+            200
+        );
     }
     wait_sink_caught_up(&b, "events", WAIT).await;
     history(&z, &gone, 9).await;
@@ -424,7 +474,10 @@ fn a_takeover_reads_at_most_the_bound() {
     let window = 3_600_000;
     let (mut ix, loaded) =
         dedup::load_partition(&consumer(()), "t.starts", 0, 1000, window, now).unwrap();
-    assert_eq!(loaded.read, 1000, "read exactly the bound, not the {total} records");
+    assert_eq!(
+        loaded.read, 1000,
+        "read exactly the bound, not the {total} records"
+    );
     assert!(loaded.truncated && !ix.complete());
     assert!(ix.get(&format!("done/w/d-{}", total - 1), now).is_some());
     assert!(ix.get(&format!("done/w/d-{}", total - 1000), now).is_some());
@@ -432,10 +485,12 @@ fn a_takeover_reads_at_most_the_bound() {
     let (mut ix, loaded) =
         dedup::load_partition(&consumer(()), "t.starts", 1, 1000, window, now).unwrap();
     assert_eq!(loaded.read, 10);
-    assert!(!loaded.truncated && ix.complete(), "a small partition is read whole");
+    assert!(
+        !loaded.truncated && ix.complete(),
+        "a small partition is read whole"
+    );
     assert!(ix.get("done/w/d-0", now).is_some());
     // records older than the window are not kept
-    let (mut ix, _) =
-        dedup::load_partition(&consumer(()), "t.starts", 1, 1000, 500, now).unwrap();
+    let (mut ix, _) = dedup::load_partition(&consumer(()), "t.starts", 1, 1000, 500, now).unwrap();
     assert!(ix.get("done/w/d-0", now).is_none());
 }

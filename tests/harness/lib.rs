@@ -425,7 +425,10 @@ pub async fn wait_sink_caught_up(bootstrap: &str, topic: &str, timeout: Duration
         if done {
             return;
         }
-        assert!(Instant::now() < deadline, "the sink never caught up on {topic}");
+        assert!(
+            Instant::now() < deadline,
+            "the sink never caught up on {topic}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

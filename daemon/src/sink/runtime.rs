@@ -16,19 +16,34 @@ use crate::config::Config;
 use crate::kafka;
 use crate::webhook::Registry;
 
-/// Starts the wait-index reader, the wait poller (with a Conductor) and the events consumer.
-/// Returns the consumer thread; it stops when `stop` is set.
+/// The runtime handles the sink is built with.
+pub struct Handles {
+    /// The webhook registry.
+    pub registry: Arc<Registry>,
+    /// Execution history.
+    pub history: Arc<History>,
+    /// Deleted webhooks (id, generation of their history), from `Registry::on_removed`.
+    pub removed: mpsc::Receiver<(String, u64)>,
+    /// The clock of the de-duplication window.
+    pub clock: Clock,
+}
+
+/// Starts the wait-index reader, the wait poller (with a Conductor), the purge of deleted
+/// webhooks and the events consumer. Returns the consumer thread; it stops when `stop` is set.
 pub fn start(
     cfg: &Arc<Config>,
     bootstrap: &str,
-    registry: &Arc<Registry>,
-    history: &Arc<History>,
+    handles: Handles,
     stop: Arc<AtomicBool>,
     background: &mut JoinSet<()>,
     shutdown: watch::Receiver<bool>,
-    removed: mpsc::Receiver<(String, u64)>,
-    clock: Clock,
 ) -> Result<std::thread::JoinHandle<()>, String> {
+    let Handles {
+        registry,
+        history,
+        removed,
+        clock,
+    } = handles;
     let actions = match &cfg.conductor.url {
         Some(_) => Actions::Conductor(ConductorClient::new(
             &cfg.conductor,
