@@ -215,7 +215,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
     let mut stored: Option<i64> = None;
     let in_flight = metrics::gauge!(crate::metrics::SINK_IN_FLIGHT_EVENTS);
     loop {
-        while let Some(o) = sched.next() {
+        while let Some(o) = sched.start_next() {
             let Some(p) = waiting.remove(&o) else {
                 continue;
             };

@@ -79,7 +79,7 @@ impl Scheduler {
     }
 
     /// The next event to run (oldest ready first), if a slot is free.
-    pub fn next(&mut self) -> Option<i64> {
+    pub fn start_next(&mut self) -> Option<i64> {
         if self.running >= self.max_in_flight {
             return None;
         }
@@ -151,21 +151,21 @@ mod tests {
         s.admit(13, keys(&["c", "a"]));
         s.admit(14, keys(&["c"]));
         let mut started = Vec::new();
-        while let Some(o) = s.next() {
+        while let Some(o) = s.start_next() {
             started.push(o);
         }
         assert_eq!(started, vec![10, 11], "12, 13 wait for a; 14 for c (13)");
         s.finish(11);
-        assert_eq!(s.next(), None);
+        assert_eq!(s.start_next(), None);
         assert_eq!(s.done_through(), Some(9), "10 is not finished");
         s.finish(10);
-        assert_eq!(s.next(), Some(12));
-        assert_eq!(s.next(), None);
+        assert_eq!(s.start_next(), Some(12));
+        assert_eq!(s.start_next(), None);
         assert_eq!(s.done_through(), Some(11));
         s.finish(12);
-        assert_eq!(s.next(), Some(13));
+        assert_eq!(s.start_next(), Some(13));
         s.finish(13);
-        assert_eq!(s.next(), Some(14));
+        assert_eq!(s.start_next(), Some(14));
         s.finish(14);
         assert_eq!(s.done_through(), Some(14));
         assert!(s.queues.is_empty() && s.ready.is_empty());
@@ -179,9 +179,9 @@ mod tests {
             s.admit(o, keys(&[&format!("k{o}")]));
         }
         assert!(!s.has_room());
-        assert_eq!((s.next(), s.next(), s.next()), (Some(0), Some(1), None));
+        assert_eq!((s.start_next(), s.start_next(), s.start_next()), (Some(0), Some(1), None));
         s.finish(1);
-        assert_eq!(s.next(), Some(2));
+        assert_eq!(s.start_next(), Some(2));
         assert_eq!(s.running(), 2);
         assert_eq!(s.done_through(), None, "offset 0 runs: nothing may be stored yet");
         s.finish(0);
@@ -208,7 +208,7 @@ mod tests {
                     s.admit(next_offset, vec![k]);
                     next_offset += 1;
                 }
-                while let Some(o) = s.next() {
+                while let Some(o) = s.start_next() {
                     let k = &key_of[&o];
                     assert!(
                         running.iter().all(|r| &key_of[r] != k),
