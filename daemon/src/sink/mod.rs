@@ -209,6 +209,9 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
         .insert(w.partition, st.clone());
     let max = processor.cfg.sink.max_in_flight;
     let mut sched = Scheduler::new(max, max.saturating_mul(4));
+    // what a previous owner (with this configuration) may have had in hand beyond its oldest
+    // unfinished event: admitted events, with a margin for a different max_in_flight
+    let recovery_window = (max.saturating_mul(4) as i64).max(4096);
     let mut waiting: HashMap<i64, Prepared> = HashMap::new();
     let mut running: JoinSet<Option<i64>> = JoinSet::new();
     let mut closed = false;
@@ -247,6 +250,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
                 None => closed = true,
                 Some(m) => {
                     let p = processor.prepare(m);
+                    st.first_unfinished(&p, recovery_window, (processor.clock)());
                     let o = p.ev.offset;
                     sched.admit(o, processor.ordering_keys(&p));
                     waiting.insert(o, p);

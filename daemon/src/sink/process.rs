@@ -2,6 +2,7 @@
 //! idempotency, record history — or dead-letter it on a permanent error.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -127,8 +128,9 @@ pub struct PartitionState {
     /// The bounded de-duplication index (`dedup.rs`).
     pub index: Mutex<Index>,
     /// Events below this offset may have been handled by a previous owner: check Conductor for
-    /// their correlation id before starting.
-    pub recovery_below: i64,
+    /// their correlation id before starting (narrowed by [`PartitionState::first_unfinished`]).
+    recovery_below: AtomicI64,
+    narrowed: AtomicBool,
     /// Start keys whose start call failed without an answer (it may have taken effect).
     pub uncertain: Mutex<HashSet<String>>,
 }
@@ -139,9 +141,33 @@ impl PartitionState {
         Self {
             partition,
             index: Mutex::new(index),
-            recovery_below,
+            recovery_below: AtomicI64::new(recovery_below),
+            narrowed: AtomicBool::new(false),
             uncertain: Mutex::default(),
         }
+    }
+
+    /// Called in offset order with each event read after the takeover, until it returns:
+    /// the first event without a `done/…` record is the oldest one the previous owner had not
+    /// finished, and it held at most `window` events beyond it — events after those were never
+    /// touched and need no correlation look-up. Applies only while the index holds the whole
+    /// window (else a missing record proves nothing).
+    pub fn first_unfinished(&self, p: &Prepared, window: i64, now_ms: i64) {
+        if self.narrowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(entry) = &p.entry else {
+            return;
+        };
+        let mut ix = self.index.lock().unwrap();
+        if ix.get(&done_key(entry.id(), &p.delivery), now_ms).is_some() {
+            return;
+        }
+        if ix.complete() {
+            self.recovery_below
+                .fetch_min(p.ev.offset.saturating_add(window), Ordering::Relaxed);
+        }
+        self.narrowed.store(true, Ordering::Relaxed);
     }
 }
 
@@ -461,7 +487,7 @@ impl Processor {
         // a previous owner may have touched) look the start up by its correlation id. An event
         // identified by hookd's own event id can only come again as a Kafka redelivery, which
         // the first two cases cover.
-        let look_up = offset < st.recovery_below
+        let look_up = offset < st.recovery_below.load(Ordering::Relaxed)
             || uncertain
             || (!complete && ((s.implicit && s.from_provider) || enforce));
         if let (true, Actions::Conductor(c)) = (look_up, &self.actions) {
