@@ -80,6 +80,29 @@ struct St {
     tokens: Vec<String>,
     tokens_minted: u32,
     requests: u32,
+    /// Indexes (the throughput benchmark holds tens of thousands of workflows and tasks).
+    wf_by_id: HashMap<String, usize>,
+    wf_by_correlation: HashMap<(String, String), Vec<usize>>,
+    task_by_id: HashMap<String, usize>,
+}
+
+impl St {
+    fn add_workflow(&mut self, w: Workflow) {
+        let i = self.workflows.len();
+        self.wf_by_id.insert(w.id.clone(), i);
+        if let Some(c) = &w.correlation_id {
+            self.wf_by_correlation
+                .entry((w.name.clone(), c.clone()))
+                .or_default()
+                .push(i);
+        }
+        self.workflows.push(w);
+    }
+
+    fn workflow_mut(&mut self, id: &str) -> Option<&mut Workflow> {
+        let i = *self.wf_by_id.get(id)?;
+        self.workflows.get_mut(i)
+    }
 }
 
 /// The double.
@@ -288,7 +311,7 @@ impl ConductorDouble {
         let mut g = self.st.lock().unwrap();
         let wid = uuid::Uuid::new_v4().to_string();
         let tid = uuid::Uuid::new_v4().to_string();
-        g.workflows.push(Workflow {
+        g.add_workflow(Workflow {
             id: wid.clone(),
             name: name.into(),
             version,
@@ -298,6 +321,8 @@ impl ConductorDouble {
             correlation_id: None,
             create_time: now_ms(),
         });
+        let ti = g.tasks.len();
+        g.task_by_id.insert(tid.clone(), ti);
         g.tasks.push(TaskRec {
             task_id: tid.clone(),
             task_type: task_type.into(),
@@ -408,7 +433,7 @@ async fn start_workflow(State(st): State<S>, body: Bytes) -> Response {
             }
         }
         let id = uuid::Uuid::new_v4().to_string();
-        g.workflows.push(Workflow {
+        g.add_workflow(Workflow {
             id: id.clone(),
             name,
             version: req["version"].as_i64().unwrap_or(1),
@@ -440,7 +465,7 @@ fn wf_json(w: &Workflow) -> Value {
 }
 
 async fn get_workflow(State(st): State<S>, Path(id): Path<String>) -> Response {
-    match st.lock().unwrap().workflows.iter().find(|w| w.id == id) {
+    match st.lock().unwrap().workflow_mut(&id).map(|w| w.clone()).as_ref() {
         Some(w) => Json(wf_json(w)).into_response(),
         None => err(
             StatusCode::NOT_FOUND,
@@ -452,10 +477,11 @@ async fn get_workflow(State(st): State<S>, Path(id): Path<String>) -> Response {
 async fn correlated(State(st): State<S>, Path((name, cid)): Path<(String, String)>) -> Response {
     let g = st.lock().unwrap();
     let list: Vec<Value> = g
-        .workflows
-        .iter()
-        .filter(|w| w.name == name && w.correlation_id.as_deref() == Some(cid.as_str()))
-        .map(wf_json)
+        .wf_by_correlation
+        .get(&(name, cid))
+        .into_iter()
+        .flatten()
+        .map(|&i| wf_json(&g.workflows[i]))
         .collect();
     Json(list).into_response()
 }
@@ -508,7 +534,10 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
     };
     let tid = r["taskId"].as_str().unwrap_or_default().to_string();
     let mut g = st.lock().unwrap();
-    let Some(t) = g.tasks.iter_mut().find(|t| t.task_id == tid) else {
+    let Some(&ti) = g.task_by_id.get(&tid) else {
+        return err(StatusCode::NOT_FOUND, "No such task");
+    };
+    let Some(t) = g.tasks.get_mut(ti) else {
         return err(StatusCode::NOT_FOUND, "No such task");
     };
     if matches!(
@@ -534,7 +563,7 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
             } else {
                 "FAILED"
             };
-            if let Some(w) = g.workflows.iter_mut().find(|w| w.id == wid) {
+            if let Some(w) = g.workflow_mut(&wid) {
                 w.status = wf_status.into();
             }
         }

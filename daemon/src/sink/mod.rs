@@ -211,7 +211,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
     let mut sched = Scheduler::new(max, max.saturating_mul(4));
     // what a previous owner (with this configuration) may have had in hand beyond its oldest
     // unfinished event: admitted events, with a margin for a different max_in_flight
-    let recovery_window = (max.saturating_mul(4) as i64).max(4096);
+    let recovery_window = (max.saturating_mul(4) as i64).max(1024);
     let mut waiting: HashMap<i64, Prepared> = HashMap::new();
     let mut running: JoinSet<Option<i64>> = JoinSet::new();
     let mut closed = false;
