@@ -22,6 +22,22 @@ use hookd_e2e::*;
 
 const SECRET: &str = "bench-secret";
 
+/// The allocator of the hookd binary (`daemon/src/main.rs`), for Rust and librdkafka alike.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// CPU seconds this process has used (user + system), from `/proc/self/stat` (Linux).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the command name (which is in parentheses): utime and stime are 12th and 13th
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
 fn arg(name: &str, default: &str) -> String {
     std::env::args()
         .skip(1)
@@ -154,19 +170,20 @@ async fn main() {
     };
     // measure from the first effect to the last
     let deadline = Instant::now() + Duration::from_secs(900);
-    let mut first: Option<(Instant, usize)> = None;
+    let mut first: Option<(Instant, usize, f64)> = None;
     loop {
         let k = done(&c);
         if k > 0 && first.is_none() {
-            first = Some((Instant::now(), k));
+            first = Some((Instant::now(), k, cpu_secs()));
         }
         if k >= total || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (t0, k0) = first.unwrap_or((Instant::now(), 0));
+    let (t0, k0, cpu0) = first.unwrap_or((Instant::now(), 0, cpu_secs()));
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     let k = done(&c);
     let what = if wait_mode {
         "wait completions"
@@ -178,6 +195,11 @@ async fn main() {
         k - k0,
         (k - k0) as f64 / secs,
         if in_flight.is_empty() { "default" } else { &in_flight }
+    );
+    println!(
+        "cpu: {cpu:.2} s of CPU over those {secs:.2} s (the whole process: sink, Conductor double, mock broker{}) = {:.0} {what} per CPU-second",
+        if wait_mode { ", ingest" } else { "" },
+        (k - k0) as f64 / cpu.max(0.001)
     );
     if !wait_mode {
         println!("duplicates: {}", c.started_count().saturating_sub(total));

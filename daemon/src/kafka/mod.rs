@@ -57,10 +57,21 @@ pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, S
 
 /// A plain producer for the config topic (idempotent, acks=all, no linger).
 pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+    plain_producer(cfg, bootstrap, 0)
+}
+
+/// The sink's producer (de-duplication records, history, waits, dead letters): like the config
+/// producer, but batching for `kafka.linger_ms` like the events producer, as it writes a record
+/// or two for every event of many in flight.
+pub fn sink_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+    plain_producer(cfg, bootstrap, cfg.kafka.linger_ms)
+}
+
+fn plain_producer(cfg: &Config, bootstrap: &str, linger_ms: u64) -> Result<FutureProducer, String> {
     let mut c = base_client(bootstrap);
     c.set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", "0")
+        .set("linger.ms", linger_ms.to_string())
         .set("message.timeout.ms", "5000");
     for (key, v) in &cfg.kafka.producer {
         c.set(key, v);

@@ -81,7 +81,7 @@ pub fn start(
         actions: actions.clone(),
         waits,
         history: history.clone(),
-        producer: kafka::config_producer(cfg, bootstrap)?,
+        producer: kafka::sink_producer(cfg, bootstrap)?,
         topics,
         worker_id,
         clock,
