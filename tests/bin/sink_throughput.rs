@@ -120,6 +120,23 @@ async fn main() {
         println!("{total} waits polled in {:.1}s", t.elapsed().as_secs_f64());
     }
     c.set_latency(Duration::from_millis(latency));
+    // In wait mode the sink works while the events arrive: note its first effect as it happens.
+    let first_effect = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            loop {
+                let k = if wait_mode {
+                    c.tasks_with_status("COMPLETED")
+                } else {
+                    c.started_count()
+                };
+                if k > 0 {
+                    return (Instant::now(), k, cpu_secs());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
     let sent = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..64 {
@@ -170,18 +187,14 @@ async fn main() {
     };
     // measure from the first effect to the last
     let deadline = Instant::now() + Duration::from_secs(900);
-    let mut first: Option<(Instant, usize, f64)> = None;
     loop {
         let k = done(&c);
-        if k > 0 && first.is_none() {
-            first = Some((Instant::now(), k, cpu_secs()));
-        }
         if k >= total || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (t0, k0, cpu0) = first.unwrap_or((Instant::now(), 0, cpu_secs()));
+    let (t0, k0, cpu0) = first_effect.await.unwrap();
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu0;
     let k = done(&c);

@@ -465,7 +465,13 @@ fn wf_json(w: &Workflow) -> Value {
 }
 
 async fn get_workflow(State(st): State<S>, Path(id): Path<String>) -> Response {
-    match st.lock().unwrap().workflow_mut(&id).map(|w| w.clone()).as_ref() {
+    match st
+        .lock()
+        .unwrap()
+        .workflow_mut(&id)
+        .map(|w| w.clone())
+        .as_ref()
+    {
         Some(w) => Json(wf_json(w)).into_response(),
         None => err(
             StatusCode::NOT_FOUND,
