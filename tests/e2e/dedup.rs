@@ -367,6 +367,13 @@ async fn deleting_a_webhook_tombstones_its_records_in_every_instance() {
             200
         );
     }
+    // the other instance learns of the webhook through the config topic
+    for _ in 0..600 {
+        if z.get_webhook(&kept).await.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for i in 0..3 {
         assert_eq!(
             send(
