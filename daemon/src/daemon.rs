@@ -160,11 +160,17 @@ impl Daemon {
             kafka::tail::consumer(&cfg, &bootstrap, "config").map_err(StartError::Kafka)?;
         let (ready_tx, ready_rx) = watch::channel(false);
         let history = Arc::new(sink::history::History::new(cfg.sink.history_size));
+        let (removed_tx, removed_rx) = tokio::sync::mpsc::channel(1024);
         {
             // A deleted webhook's history goes with it, on every instance (each applies the
             // delete from the config topic).
+            // The sink (when this instance runs one) also tombstones its records and marks the
+            // history topic (`sink::runtime`).
             let h = history.clone();
-            registry.on_removed(Box::new(move |id| h.forget(id)));
+            registry.on_removed(Box::new(move |id| {
+                let generation = h.forget(id);
+                let _ = removed_tx.try_send((id.to_string(), generation));
+            }));
         }
         {
             let consumer =
@@ -228,8 +234,12 @@ impl Daemon {
                 sink::runtime::start(
                     &cfg,
                     &bootstrap,
-                    &state.registry,
-                    &history,
+                    sink::runtime::Handles {
+                        registry: state.registry.clone(),
+                        history: history.clone(),
+                        removed: removed_rx,
+                        clock: state.clock.clone(),
+                    },
                     sink_stop.clone(),
                     &mut background,
                     shutdown_rx.clone(),

@@ -110,6 +110,20 @@ impl VerifiedEvent {
     pub fn delivery_id(&self) -> Option<&str> {
         self.delivery_id.as_deref()
     }
+    /// Sets the delivery id from the webhook's `dedupKey` when the provider sent none (empty:
+    /// none; longer than 256 bytes: its SHA-256).
+    pub fn set_dedup_key(&mut self, key: String) {
+        if self.delivery_id.is_some() || key.is_empty() {
+            return;
+        }
+        self.delivery_id = Some(if key.len() > 256 {
+            use sha2::Digest;
+            format!("sha256:{}", hex::encode(sha2::Sha256::digest(key.as_bytes())))
+        } else {
+            key
+        });
+    }
+
     /// The raw body, byte for byte.
     pub fn body(&self) -> &Bytes {
         &self.body

@@ -227,10 +227,21 @@ async fn handle(
     match verified {
         Verified::Reply(r) => Ok(Some(r)),
         Verified::Event(mut ev) => {
-            if let Some(template) = &entry.spec.idempotency_key {
-                // looked up on the body's simd-json tape: no payload is built
-                let key = hookd_payload::idempotency_key(template, ev.body(), ev.query());
-                ev.set_idempotency_key(key);
+            let spec = &entry.spec;
+            if spec.idempotency_key.is_some() || spec.dedup_key.is_some() {
+                // looked up on the body's simd-json tape, parsed once: no payload is built
+                let (key, dedup) = hookd_payload::with_parsed(ev.body(), ev.query(), |p| {
+                    (
+                        spec.idempotency_key.as_deref().map(|t| p.idempotency_key(t)),
+                        spec.dedup_key.as_deref().map(|t| p.idempotency_key(t)),
+                    )
+                });
+                if let Some(key) = key {
+                    ev.set_idempotency_key(key);
+                }
+                if let Some(dedup) = dedup {
+                    ev.set_dedup_key(dedup);
+                }
             }
             let ticket = match &st.replay {
                 None => None,

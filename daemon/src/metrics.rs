@@ -61,6 +61,11 @@ pub const SINK_LAG_MESSAGES: &str = "hookd_sink_consumer_lag_messages";
 pub const SINK_WAITS_INDEXED: &str = "hookd_sink_waits_indexed";
 /// Records sent to the dead-letter topic, by `status` (Conductor's answer, or `other`).
 pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
+/// De-duplication records read back from `<topic>.starts` when taking partitions (each
+/// takeover reads at most `sink.dedup_index_entries`).
+pub const SINK_TAKEOVER_RECORDS_TOTAL: &str = "hookd_sink_takeover_records_total";
+/// Events of this instance's partitions being processed right now.
+pub const SINK_IN_FLIGHT_EVENTS: &str = "hookd_sink_in_flight_events";
 
 /// Webhooks whose stored secrets no key of `server.secrets_keys` opens (they answer 503).
 pub const SECRETS_UNOPENED_WEBHOOKS: &str = "hookd_secrets_unopened_webhooks";
@@ -341,6 +346,8 @@ pub fn init_series(s: &Series) {
         }
         metrics::gauge!(SINK_WAITS_INDEXED).set(0.0);
         metrics::counter!(SINK_DLQ_TOTAL, "status" => "other").absolute(0);
+        metrics::counter!(SINK_TAKEOVER_RECORDS_TOTAL).absolute(0);
+        metrics::gauge!(SINK_IN_FLIGHT_EVENTS).set(0.0);
     }
 }
 
@@ -447,6 +454,14 @@ fn describe() {
         "Events not yet processed by this sink instance, by partition"
     );
     describe_gauge!(SINK_WAITS_INDEXED, "Waiting tasks in the wait index");
+    describe_counter!(
+        SINK_TAKEOVER_RECORDS_TOTAL,
+        "De-duplication records read back when taking partitions (at most sink.dedup_index_entries each)"
+    );
+    describe_gauge!(
+        SINK_IN_FLIGHT_EVENTS,
+        "Events of this instance's partitions being processed right now"
+    );
     describe_counter!(
         SINK_DLQ_TOTAL,
         "Records sent to the dead-letter topic, by the Conductor status that refused them"

@@ -110,6 +110,11 @@ pub struct WebhookConfig {
     /// others get 403.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_source_cidrs: Option<Vec<String>>,
+    /// hookd: for providers that send no delivery id, a template (`${workflow.input.<path>}`
+    /// placeholders, as in `idempotencyKey`) over the payload that identifies a delivery; events
+    /// resolving to the same value within `sink.dedup_window_secs` have their effects once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
 }
 
 /// The `verifier` enum. Orkes values are kept verbatim; hookd adds its own without breaking them.
@@ -222,6 +227,13 @@ impl WebhookConfig {
                 return Err(bad("rateLimitBurst must be between 1 and 1000000"));
             }
             _ => {}
+        }
+        if let Some(t) = &self.dedup_key {
+            if t.len() > 1024 || !t.contains("${workflow.input.") {
+                return Err(bad(
+                    "dedupKey must be at most 1024 characters with at least one ${workflow.input.<path>}",
+                ));
+            }
         }
         for (i, c) in self.allowed_source_cidrs.iter().flatten().enumerate() {
             crate::client_addr::parse_cidr(c)

@@ -1,9 +1,18 @@
-//! Measures events/s through the sink against the Conductor double with added latency.
+//! Measures the sink's throughput against the Conductor double with added latency.
 //!
-//! `cargo run --release -p hookd-e2e --bin sink-throughput -- [events] [latency_ms] [partitions]`
-//! (defaults 3000, 5, 6). Each event starts one workflow (no idempotency key: hookd's own
-//! per-delivery de-duplication record is written for each). Prints events/s measured from the
-//! first to the last workflow start seen by the double.
+//! ```text
+//! cargo run --release -p hookd-e2e --bin sink-throughput -- \
+//!     [events=20000] [latency=20] [partitions=6] [mode=start|wait] [in_flight=<sink.max_in_flight>]
+//! ```
+//!
+//! An ingest-only and a sink-only daemon on one embedded cluster; events are signed and posted by
+//! 64 concurrent HTTP/1.1 clients; the time from the sink's first effect to its last is
+//! measured. `mode=start`: the events are published first and the sink starts afterwards, so the
+//! figure is the sink's alone; each event starts one workflow (and writes its de-duplication
+//! record and history entry). `mode=wait`: the sink runs first and indexes one
+//! `WAIT_FOR_WEBHOOK` task per event (without latency); the events then arrive while it runs,
+//! and each completes one wait. Run it under `taskset -c 1` for the one-core figure (the double,
+//! the mock cluster and the load generator then share that core with the sink).
 
 use std::time::{Duration, Instant};
 
@@ -11,47 +20,139 @@ use hookd_e2e::conductor::ConductorDouble;
 use hookd_e2e::hookd::verify::sign;
 use hookd_e2e::*;
 
+const SECRET: &str = "bench-secret";
+
+/// The allocator of the hookd binary (`daemon/src/main.rs`), for Rust and librdkafka alike.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// CPU seconds this process has used (user + system), from `/proc/self/stat` (Linux).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the command name (which is in parentheses): utime and stime are 12th and 13th
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+fn arg(name: &str, default: &str) -> String {
+    std::env::args()
+        .skip(1)
+        .find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        .unwrap_or_else(|| default.to_string())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let n = *args.first().unwrap_or(&3000) as usize;
-    let latency = *args.get(1).unwrap_or(&5);
-    let partitions = *args.get(2).unwrap_or(&6);
+    let n: usize = arg("events", "20000").parse().unwrap();
+    let latency: u64 = arg("latency", "20").parse().unwrap();
+    let partitions: i32 = arg("partitions", "6").parse().unwrap();
+    let mode = arg("mode", "start");
+    let in_flight = arg("in_flight", "");
+    let wait_mode = mode == "wait";
+    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
+        ("events".into(), partitions),
+        ("events.webhooks".into(), 1),
+        ("events.starts".into(), partitions),
+        ("events.waits".into(), 1),
+        ("events.history".into(), 1),
+        ("events.dlq".into(), 1),
+    ])
+    .unwrap();
+    let b = cluster.bootstrap_servers().to_string();
     let c = ConductorDouble::start().await;
     c.set_oss(true);
-    c.set_latency(Duration::from_millis(latency));
-    let extra = format!(
-        "#kafka\npartitions = {partitions}\n#rest\n[conductor]\nurl = \"{}\"\n[sink]\nwait_poll_timeout_ms = 1000\n",
-        c.url()
+    let sink_section = format!(
+        "[sink]\nwait_poll_timeout_ms = 200\nwait_poll_count = 1000\nwait_callback_after_secs = 3600\n{}",
+        if in_flight.is_empty() {
+            String::new()
+        } else {
+            format!("max_in_flight = {in_flight}\n")
+        }
     );
-    let d = TestDaemon::start(&extra).await;
-    let secret = "bench-secret";
-    let id = d
-        .create_webhook(
-            json!({"name": "bench", "verifier": "SIGNATURE_BASED", "secretValue": secret,
-            "workflowsToStart": {"wf": 1}}),
+    let extra = |role: &str| {
+        format!(
+            "#server\nrole = \"{role}\"\nreplay_window_secs = 0\n#kafka\npartitions = {partitions}\n#rest\n[conductor]\nurl = \"{}\"\n{sink_section}",
+            c.url()
         )
-        .await;
-    // let the consumer group settle before timing
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    };
+
+    // Phase 1: ingest only.
+    let ingest = TestDaemon::start_with(&b, &extra("ingest"), None).await;
+    assert!(ingest.daemon.wait_ready(Duration::from_secs(30)).await);
+    let cfg = if wait_mode {
+        json!({"name": "bench", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
+            "receiverWorkflowNamesToVersions": {"waiter": 1}})
+    } else {
+        json!({"name": "bench", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
+            "workflowsToStart": {"wf": 1}})
+    };
+    let id = ingest.create_webhook(cfg).await;
     let client = http1_client();
-    let url = format!("{}/webhook/{id}", d.http_url());
+    let url = format!("{}/webhook/{id}", ingest.http_url());
+    let per = n.div_ceil(64);
+    let total = per * 64;
+    let mut sink = None;
+    if wait_mode {
+        // The sink runs first and indexes one wait per event without latency; the events then
+        // arrive while it runs (ingest shares the process with it in this mode).
+        let s = TestDaemon::start_with(&b, &extra("sink"), None).await;
+        assert!(s.daemon.wait_ready(Duration::from_secs(30)).await);
+        sink = Some(s);
+        for i in 0..total {
+            c.schedule_wait(
+                "waiter",
+                1,
+                "wait",
+                "WAIT_FOR_WEBHOOK",
+                json!({}),
+                json!({ "$.id": i }),
+            );
+        }
+        let t = Instant::now();
+        while c.tasks_with_status("SCHEDULED") > 0 && t.elapsed() < Duration::from_secs(600) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        println!("{total} waits polled in {:.1}s", t.elapsed().as_secs_f64());
+    }
+    c.set_latency(Duration::from_millis(latency));
+    // In wait mode the sink works while the events arrive: note its first effect as it happens.
+    let first_effect = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            loop {
+                let k = if wait_mode {
+                    c.tasks_with_status("COMPLETED")
+                } else {
+                    c.started_count()
+                };
+                if k > 0 {
+                    return (Instant::now(), k, cpu_secs());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
     let sent = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    let per = n.div_ceil(64);
     for w in 0..64 {
         let (client, url) = (client.clone(), url.clone());
         tasks.spawn(async move {
             for i in 0..per {
-                let body = format!(r#"{{"w":{w},"i":{i},"pad":"{}"}}"#, "x".repeat(900));
+                let body = format!(
+                    r#"{{"id":{},"w":{w},"i":{i},"pad":"{}"}}"#,
+                    w * per + i,
+                    "x".repeat(900)
+                );
                 let r = client
                     .post(&url)
                     .header(
                         "X-Hub-Signature-256",
-                        sign::github_sha256(secret.as_bytes(), body.as_bytes()),
+                        sign::github_sha256(SECRET.as_bytes(), body.as_bytes()),
                     )
                     .body(body)
                     .send()
@@ -62,35 +163,60 @@ async fn main() {
         });
     }
     while tasks.join_next().await.is_some() {}
-    let total = per * 64;
-    let ingest = sent.elapsed();
-    let mut first: Option<Instant> = None;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let k = c.started().len();
-        if k > 0 && first.is_none() {
-            first = Some(Instant::now());
+    let ingest_s = sent.elapsed().as_secs_f64();
+    println!(
+        "ingest: {total} events in {ingest_s:.2}s ({:.0}/s)",
+        total as f64 / ingest_s
+    );
+
+    // Phase 2: one sink instance (already running in wait mode).
+    let sink = match sink {
+        Some(s) => s,
+        None => {
+            let s = TestDaemon::start_with(&b, &extra("sink"), None).await;
+            assert!(s.daemon.wait_ready(Duration::from_secs(30)).await);
+            s
         }
+    };
+    let done = |c: &ConductorDouble| {
+        if wait_mode {
+            c.tasks_with_status("COMPLETED")
+        } else {
+            c.started_count()
+        }
+    };
+    // measure from the first effect to the last
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let k = done(&c);
         if k >= total || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let done = sent.elapsed();
-    let k = c.started().len();
+    let (t0, k0, cpu0) = first_effect.await.unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
+    let k = done(&c);
+    let what = if wait_mode {
+        "wait completions"
+    } else {
+        "workflow starts"
+    };
     println!(
-        "events sent: {total} in {:.2}s ({:.0}/s ingest)",
-        ingest.as_secs_f64(),
-        total as f64 / ingest.as_secs_f64()
+        "sink: {} {what} in {secs:.2}s = {:.0}/s (Conductor latency {latency} ms, {partitions} partitions, max_in_flight {}, mode {mode})",
+        k - k0,
+        (k - k0) as f64 / secs,
+        if in_flight.is_empty() { "default" } else { &in_flight }
     );
     println!(
-        "workflows started: {k} (duplicates: {})",
-        k.saturating_sub(total)
+        "cpu: {cpu:.2} s of CPU over those {secs:.2} s (the whole process: sink, Conductor double, mock broker{}) = {:.0} {what} per CPU-second",
+        if wait_mode { ", ingest" } else { "" },
+        (k - k0) as f64 / cpu.max(0.001)
     );
-    println!(
-        "sink: {total} events in {:.2}s from first send = {:.0} events/s (Conductor latency {latency} ms, {partitions} partitions)",
-        done.as_secs_f64(),
-        total as f64 / done.as_secs_f64()
-    );
-    d.stop().await;
+    if !wait_mode {
+        println!("duplicates: {}", c.started_count().saturating_sub(total));
+    }
+    sink.stop().await;
+    ingest.stop().await;
 }

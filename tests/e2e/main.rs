@@ -3,6 +3,7 @@
 mod admin;
 mod console;
 mod contract;
+mod dedup;
 mod failure;
 mod h3;
 mod hostile;

@@ -34,6 +34,8 @@ pub struct Workflow {
     pub request: Value,
     /// Correlation id.
     pub correlation_id: Option<String>,
+    /// Start time, epoch ms.
+    pub create_time: i64,
 }
 
 /// A task of a workflow.
@@ -78,6 +80,29 @@ struct St {
     tokens: Vec<String>,
     tokens_minted: u32,
     requests: u32,
+    /// Indexes (the throughput benchmark holds tens of thousands of workflows and tasks).
+    wf_by_id: HashMap<String, usize>,
+    wf_by_correlation: HashMap<(String, String), Vec<usize>>,
+    task_by_id: HashMap<String, usize>,
+}
+
+impl St {
+    fn add_workflow(&mut self, w: Workflow) {
+        let i = self.workflows.len();
+        self.wf_by_id.insert(w.id.clone(), i);
+        if let Some(c) = &w.correlation_id {
+            self.wf_by_correlation
+                .entry((w.name.clone(), c.clone()))
+                .or_default()
+                .push(i);
+        }
+        self.workflows.push(w);
+    }
+
+    fn workflow_mut(&mut self, id: &str) -> Option<&mut Workflow> {
+        let i = *self.wf_by_id.get(id)?;
+        self.workflows.get_mut(i)
+    }
 }
 
 /// The double.
@@ -205,6 +230,28 @@ impl ConductorDouble {
             .cloned()
     }
 
+    /// How many tasks have `status`.
+    pub fn tasks_with_status(&self, status: &str) -> usize {
+        self.st
+            .lock()
+            .unwrap()
+            .tasks
+            .iter()
+            .filter(|t| t.status == status)
+            .count()
+    }
+
+    /// Number of workflows started through the API (cheaper than `started().len()`).
+    pub fn started_count(&self) -> usize {
+        self.st
+            .lock()
+            .unwrap()
+            .workflows
+            .iter()
+            .filter(|w| !w.request.is_null())
+            .count()
+    }
+
     /// Schedules a workflow (name, version, input) whose task `reference` of type `task_type`
     /// waits with `matches`; `${workflow.input.x}` values are resolved now, as Conductor does.
     /// Returns (workflow id, task id).
@@ -264,7 +311,7 @@ impl ConductorDouble {
         let mut g = self.st.lock().unwrap();
         let wid = uuid::Uuid::new_v4().to_string();
         let tid = uuid::Uuid::new_v4().to_string();
-        g.workflows.push(Workflow {
+        g.add_workflow(Workflow {
             id: wid.clone(),
             name: name.into(),
             version,
@@ -272,7 +319,10 @@ impl ConductorDouble {
             input,
             request: Value::Null,
             correlation_id: None,
+            create_time: now_ms(),
         });
+        let ti = g.tasks.len();
+        g.task_by_id.insert(tid.clone(), ti);
         g.tasks.push(TaskRec {
             task_id: tid.clone(),
             task_type: task_type.into(),
@@ -300,6 +350,12 @@ impl ConductorDouble {
 }
 
 type S = Arc<Mutex<St>>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 async fn gate(State(st): State<S>, req: Request, next: Next) -> Response {
     let (latency, unavailable, auth, tokens) = {
@@ -377,13 +433,14 @@ async fn start_workflow(State(st): State<S>, body: Bytes) -> Response {
             }
         }
         let id = uuid::Uuid::new_v4().to_string();
-        g.workflows.push(Workflow {
+        g.add_workflow(Workflow {
             id: id.clone(),
             name,
             version: req["version"].as_i64().unwrap_or(1),
             status: "RUNNING".into(),
             input: req["input"].clone(),
             correlation_id: req["correlationId"].as_str().map(str::to_owned),
+            create_time: now_ms(),
             request: req,
         });
         let lose = g.lose_start_responses > 0;
@@ -403,12 +460,18 @@ async fn start_workflow(State(st): State<S>, body: Bytes) -> Response {
 
 fn wf_json(w: &Workflow) -> Value {
     json!({"workflowId": w.id, "workflowName": w.name, "workflowVersion": w.version,
-        "status": w.status, "input": w.input, "correlationId": w.correlation_id,
+        "status": w.status, "input": w.input, "correlationId": w.correlation_id, "createTime": w.create_time,
         "workflowDefinition": {"name": w.name, "version": w.version}, "tasks": []})
 }
 
 async fn get_workflow(State(st): State<S>, Path(id): Path<String>) -> Response {
-    match st.lock().unwrap().workflows.iter().find(|w| w.id == id) {
+    match st
+        .lock()
+        .unwrap()
+        .workflow_mut(&id)
+        .map(|w| w.clone())
+        .as_ref()
+    {
         Some(w) => Json(wf_json(w)).into_response(),
         None => err(
             StatusCode::NOT_FOUND,
@@ -420,10 +483,11 @@ async fn get_workflow(State(st): State<S>, Path(id): Path<String>) -> Response {
 async fn correlated(State(st): State<S>, Path((name, cid)): Path<(String, String)>) -> Response {
     let g = st.lock().unwrap();
     let list: Vec<Value> = g
-        .workflows
-        .iter()
-        .filter(|w| w.name == name && w.correlation_id.as_deref() == Some(cid.as_str()))
-        .map(wf_json)
+        .wf_by_correlation
+        .get(&(name, cid))
+        .into_iter()
+        .flatten()
+        .map(|&i| wf_json(&g.workflows[i]))
         .collect();
     Json(list).into_response()
 }
@@ -476,7 +540,10 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
     };
     let tid = r["taskId"].as_str().unwrap_or_default().to_string();
     let mut g = st.lock().unwrap();
-    let Some(t) = g.tasks.iter_mut().find(|t| t.task_id == tid) else {
+    let Some(&ti) = g.task_by_id.get(&tid) else {
+        return err(StatusCode::NOT_FOUND, "No such task");
+    };
+    let Some(t) = g.tasks.get_mut(ti) else {
         return err(StatusCode::NOT_FOUND, "No such task");
     };
     if matches!(
@@ -502,7 +569,7 @@ async fn update_task(State(st): State<S>, _h: HeaderMap, body: Bytes) -> Respons
             } else {
                 "FAILED"
             };
-            if let Some(w) = g.workflows.iter_mut().find(|w| w.id == wid) {
+            if let Some(w) = g.workflow_mut(&wid) {
                 w.status = wf_status.into();
             }
         }

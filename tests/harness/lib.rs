@@ -378,3 +378,57 @@ pub fn b64(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
+
+/// Whether the sink group `group` has committed every partition of `topic` up to its end: every
+/// event published so far is finished (the sink commits below the oldest unfinished event).
+pub fn sink_caught_up(bootstrap: &str, group: &str, topic: &str) -> bool {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let Ok(md) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
+        return false;
+    };
+    let n = md.topics()[0].partitions().len() as i32;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..n {
+        tpl.add_partition(topic, p);
+    }
+    let Ok(committed) = consumer.committed_offsets(tpl, Duration::from_secs(5)) else {
+        return false;
+    };
+    (0..n).all(|p| {
+        let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(5)) else {
+            return false;
+        };
+        let at = committed
+            .find_partition(topic, p)
+            .map(|e| e.offset())
+            .unwrap_or(Offset::Invalid);
+        match at {
+            Offset::Offset(o) => o >= high,
+            _ => high == 0,
+        }
+    })
+}
+
+/// Waits until [`sink_caught_up`] (the sink commits about once a second), or panics.
+pub async fn wait_sink_caught_up(bootstrap: &str, topic: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (b, t) = (bootstrap.to_string(), topic.to_string());
+        let done = tokio::task::spawn_blocking(move || sink_caught_up(&b, "hookd-sink", &t))
+            .await
+            .unwrap();
+        if done {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sink never caught up on {topic}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

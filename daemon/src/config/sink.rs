@@ -37,6 +37,19 @@ pub struct SinkConfig {
     /// Largest payload (serialized bytes) kept in history; larger ones are replaced by a note.
     #[serde(default = "d_hist_payload")]
     pub history_max_payload_bytes: usize,
+    /// De-duplication window, seconds: an event whose delivery id (or `dedupKey`) was handled
+    /// within it has no further effect; records older than it expire (and the `<topic>.starts`
+    /// topic is created with this retention).
+    #[serde(default = "d_dedup_window")]
+    pub dedup_window_secs: u64,
+    /// De-duplication records kept in memory per assigned partition, and the most a partition
+    /// takeover reads back from `<topic>.starts`: the bound on the sink's memory and takeover
+    /// time whatever the traffic. Beyond it, starts are looked up in Conductor by correlation id.
+    #[serde(default = "d_dedup_entries")]
+    pub dedup_index_entries: usize,
+    /// Events of one partition processed at once (events sharing a key stay in order).
+    #[serde(default = "d_in_flight")]
+    pub max_in_flight: usize,
 }
 
 /// `[conductor]`.
@@ -86,6 +99,15 @@ fn d_callback() -> u64 {
 fn d_hist_payload() -> usize {
     64 * 1024
 }
+fn d_dedup_window() -> u64 {
+    7 * 24 * 3600
+}
+fn d_dedup_entries() -> usize {
+    20_000
+}
+fn d_in_flight() -> usize {
+    64
+}
 fn d_timeout() -> u64 {
     10_000
 }
@@ -123,6 +145,18 @@ impl SinkConfig {
         }
         if self.wait_callback_after_secs == 0 {
             return e("sink.wait_callback_after_secs", "must be at least 1");
+        }
+        if self.dedup_window_secs < 60 || self.dedup_window_secs > 365 * 24 * 3600 {
+            return e("sink.dedup_window_secs", "must be between 60 and 31536000");
+        }
+        if self.dedup_index_entries < 1000 || self.dedup_index_entries > 100_000_000 {
+            return e(
+                "sink.dedup_index_entries",
+                "must be between 1000 and 100000000",
+            );
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > 10_000 {
+            return e("sink.max_in_flight", "must be between 1 and 10000");
         }
         if let Some(u) = &c.url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod embedded;
 pub mod health;
 pub mod producer;
+pub mod starts_topic;
 pub mod tail;
 
 use std::time::Duration;
@@ -58,7 +59,7 @@ pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventPr
 
 /// A plain producer for the config topic (idempotent, acks=all, no linger).
 pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
-    config_client(cfg, bootstrap)
+    plain_client(cfg, bootstrap, 0)
         .create()
         .map_err(|e| format!("kafka config producer: {e}"))
 }
@@ -66,15 +67,24 @@ pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, 
 /// The config topic's producer for webhook changes ([`config_producer`]'s settings), with its
 /// delivery reports served on the current tokio runtime: no polling thread waking while idle.
 pub fn config_writer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventProducer, String> {
-    delivery::EventProducer::new(&config_client(cfg, bootstrap))
+    delivery::EventProducer::new(&plain_client(cfg, bootstrap, 0))
         .map_err(|e| format!("kafka config producer: {e}"))
 }
 
-fn config_client(cfg: &Config, bootstrap: &str) -> ClientConfig {
+/// The sink's producer (de-duplication records, history, waits, dead letters): like the config
+/// producer, but batching for `kafka.linger_ms` like the events producer, as it writes a record
+/// or two for every event of many in flight.
+pub fn sink_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
+    plain_client(cfg, bootstrap, cfg.kafka.linger_ms)
+        .create()
+        .map_err(|e| format!("kafka sink producer: {e}"))
+}
+
+fn plain_client(cfg: &Config, bootstrap: &str, linger_ms: u64) -> ClientConfig {
     let mut c = base_client(bootstrap);
     c.set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", "0")
+        .set("linger.ms", linger_ms.to_string())
         .set("message.timeout.ms", "5000");
     for (key, v) in &cfg.kafka.producer {
         c.set(key, &**v);
@@ -83,7 +93,8 @@ fn config_client(cfg: &Config, bootstrap: &str) -> ClientConfig {
 }
 
 /// Every topic hookd uses, with its partition count: events, config (compacted), the sink's
-/// idempotency records (compacted, co-partitioned with events), waits (compacted), history
+/// de-duplication records (compacted and deleted after `sink.dedup_window_secs`,
+/// co-partitioned with events), waits (compacted), history
 /// (7-day retention) and the dead-letter topic.
 pub fn topic_plan(cfg: &Config) -> Vec<(String, i32)> {
     let p = cfg.kafka.partitions;
@@ -116,11 +127,15 @@ pub async fn ensure_topics(
     let max_msg = (cfg.server.max_body_bytes + 64 * 1024).to_string();
     let plan = topic_plan(cfg);
     let repl = || TopicReplication::Fixed(cfg.kafka.replication_factor);
+    let starts = cfg.topics().starts;
+    let starts_settings = starts_topic::settings(cfg);
     let topics: Vec<NewTopic<'_>> = plan
         .iter()
         .map(|(name, partitions)| {
             let t = NewTopic::new(name, *partitions, repl());
-            if *name == cfg.kafka.topic || name.ends_with(".dlq") {
+            if *name == starts {
+                starts_topic::new_topic(t, &starts_settings)
+            } else if *name == cfg.kafka.topic || name.ends_with(".dlq") {
                 t.set("max.message.bytes", &max_msg)
             } else if *name == cfg.derived_topic("history") {
                 t.set("retention.ms", "604800000")
@@ -152,5 +167,11 @@ pub async fn ensure_topics(
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot create kafka topics"),
         Err(_) => tracing::warn!("timed out creating kafka topics"),
+    }
+    if cfg.server.role.sink() {
+        tokio::select! {
+            _ = starts_topic::check(cfg, &admin) => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
     }
 }

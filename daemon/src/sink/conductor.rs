@@ -76,6 +76,10 @@ pub struct WorkflowInfo {
     /// RUNNING, PAUSED, COMPLETED, FAILED, TIMED_OUT, TERMINATED.
     #[serde(default)]
     pub status: String,
+    /// Start time, epoch ms (0 when absent): a correlated start older than the de-duplication
+    /// window does not count.
+    #[serde(default)]
+    pub create_time: i64,
 }
 
 /// The parts of `Task` the sink reads.
@@ -174,8 +178,10 @@ fn op_label(path: &str) -> &'static str {
 }
 
 impl ConductorClient {
-    /// A client for `cfg.url` (must be set).
-    pub fn new(cfg: &ConductorConfig) -> Result<Self, String> {
+    /// A client for `cfg.url` (must be set) keeping up to `idle` keep-alive connections (the
+    /// most calls the sink makes at once), so that concurrent calls reuse connections instead
+    /// of opening new ones.
+    pub fn new(cfg: &ConductorConfig, idle: usize) -> Result<Self, String> {
         let url = cfg.url.as_deref().ok_or("conductor.url is not set")?;
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -188,7 +194,7 @@ impl ConductorClient {
             .use_preconfigured_tls(tls)
             .timeout(Duration::from_millis(cfg.timeout_ms))
             .connect_timeout(Duration::from_millis(cfg.timeout_ms.min(5000)))
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(idle.max(64))
             .build()
             .map_err(|e| format!("conductor client: {e}"))?;
         let auth = match (&cfg.key_id, &cfg.key_secret) {

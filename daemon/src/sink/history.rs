@@ -9,7 +9,9 @@
 //! Each entry carries the generation of the webhook definition it was recorded for (the
 //! revision of its create): a webhook deleted and created again under the same id starts with
 //! an empty history on every instance, and entries of the old generation that are still in the
-//! topic (replayed at start, or late) never come back. A delete forgets the webhook's entries.
+//! topic (replayed at start, or late) never come back. A delete forgets the webhook's entries,
+//! and the sink writes a deletion marker to the topic so that a later replay (an instance
+//! starting within the topic's retention) forgets them too.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::RwLock;
@@ -60,8 +62,13 @@ pub struct HistoryRecord {
     /// Generation of the webhook definition (see the module docs).
     #[serde(default)]
     pub generation: u64,
-    /// Entry.
-    pub entry: HistoryEntry,
+    /// Entry (absent in a deletion marker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<HistoryEntry>,
+    /// A deletion marker: the webhook was deleted; every instance (and every later replay of
+    /// the topic) forgets its entries of this generation and older.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// Per-webhook rings, each with the generation it belongs to.
@@ -118,9 +125,27 @@ impl History {
             .unwrap_or_default()
     }
 
-    /// Forgets a deleted webhook.
-    pub fn forget(&self, webhook: &str) {
-        self.inner.write().unwrap().remove(webhook);
+    /// Forgets a deleted webhook; returns the generation its entries had (0: none held).
+    pub fn forget(&self, webhook: &str) -> u64 {
+        self.inner
+            .write()
+            .unwrap()
+            .remove(webhook)
+            .map_or(0, |(gen, _)| gen)
+    }
+
+    /// Forgets a webhook's entries of `generation` and older (a deletion marker).
+    fn forget_through(&self, webhook: &str, generation: u64) {
+        let mut g = self.inner.write().unwrap();
+        if g.get(webhook).is_some_and(|(gen, _)| *gen <= generation) {
+            g.remove(webhook);
+        }
+    }
+
+    /// Webhooks with entries held (each holds at most `history_size`).
+    #[cfg(test)]
+    fn webhooks(&self) -> usize {
+        self.inner.read().unwrap().len()
     }
 }
 
@@ -128,7 +153,14 @@ impl tail::Apply for History {
     fn apply(&self, _key: &str, value: Option<&[u8]>) {
         if let Some(v) = value {
             match serde_json::from_slice::<HistoryRecord>(v) {
-                Ok(r) => self.insert(&r.webhook_id, r.generation, r.entry),
+                Ok(r) if r.deleted => self.forget_through(&r.webhook_id, r.generation),
+                Ok(HistoryRecord {
+                    webhook_id,
+                    generation,
+                    entry: Some(entry),
+                    ..
+                }) => self.insert(&webhook_id, generation, entry),
+                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "skipping unreadable history record"),
             }
         }
@@ -189,6 +221,29 @@ mod tests {
         assert_eq!(got[0]["eventId"], "new");
         h.forget("w");
         assert!(h.get("w", 2).is_empty());
+    }
+
+    #[test]
+    fn a_deletion_marker_forgets_on_replay() {
+        use tail::Apply;
+        let h = History::new(3);
+        let rec = |gen: u64, entry: Option<HistoryEntry>, deleted: bool| {
+            serde_json::to_vec(&HistoryRecord {
+                webhook_id: "w".into(),
+                generation: gen,
+                entry,
+                deleted,
+            })
+            .unwrap()
+        };
+        h.apply("w", Some(&rec(1, Some(e("a", 1)), false)));
+        assert_eq!(h.webhooks(), 1);
+        h.apply("w", Some(&rec(1, None, true)));
+        assert_eq!(h.webhooks(), 0, "the marker releases the webhook's entries");
+        assert!(h.get("w", 1).is_empty());
+        h.apply("w", Some(&rec(2, Some(e("b", 2)), false)));
+        h.apply("w", Some(&rec(1, None, true)));
+        assert_eq!(h.get("w", 2).len(), 1, "an older marker spares a newer generation");
     }
 
     #[test]

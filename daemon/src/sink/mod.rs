@@ -1,18 +1,23 @@
 //! The sink stage: consumes the events topic and acts on Conductor — starts workflows with
 //! idempotency, completes waiting `WAIT_FOR_WEBHOOK` tasks, keeps per-webhook history.
 //!
-//! Guarantees: at-least-once delivery from Kafka, exactly-once effects. A consumer group spreads
-//! partitions over sink instances; each partition is processed in order by one worker, and an
-//! event's offset is stored only after its effects are done (or it was dead-lettered). Transient
-//! failures (Conductor down, 429, 5xx, timeouts) retry the event with backoff until they succeed,
-//! holding back only that partition. On a rebalance, revoked partitions finish the event in hand
-//! and commit before the partition moves.
+//! Guarantees: at-least-once delivery from Kafka, effects de-duplicated within
+//! `sink.dedup_window_secs` (`dedup.rs`). A consumer group spreads partitions over sink
+//! instances; each partition has one worker, which runs events concurrently (up to
+//! `sink.max_in_flight`) except those sharing a key, which run in offset order (`schedule.rs`);
+//! the offset stored is the one below the oldest event not finished (effects done, or
+//! dead-lettered). Transient failures (Conductor down, 429, 5xx, timeouts) retry the event with
+//! backoff until they succeed, holding back only that event's keys (and, once the partition's
+//! window of admitted events is full, the partition). On a rebalance, revoked partitions finish
+//! or give up the events in hand and commit below the oldest unfinished one.
 
 pub mod conductor;
+pub mod dedup;
 pub mod history;
 pub mod poller;
 pub mod process;
 pub mod runtime;
+pub mod schedule;
 pub mod starts;
 pub mod waits;
 
@@ -27,9 +32,11 @@ use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::config::Config;
-use process::{EventMsg, PartitionState, ProcessError, Processor};
+use process::{Attempt, PartitionState, Prepared, ProcessError, Processor};
+use schedule::Scheduler;
 
 struct Worker {
     tx: mpsc::Sender<OwnedMessage>,
@@ -80,7 +87,7 @@ impl ConsumerContext for SinkContext {
 
 impl SinkContext {
     fn spawn_worker(&self, p: i32) {
-        let (tx, rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(self.processor.cfg.sink.max_in_flight.clamp(256, 4096));
         let stop = Arc::new(AtomicBool::new(false));
         let (done_tx, done) = std_mpsc::channel();
         let w = WorkerArgs {
@@ -137,11 +144,17 @@ struct WorkerArgs {
     offsets: std_mpsc::Sender<(i32, i64)>,
 }
 
-/// Loads the partition's idempotency records and the recovery horizon.
+/// Reads back the partition's newest de-duplication records (bounded) and the recovery horizon.
 async fn load_state(w: &WorkerArgs) -> Option<PartitionState> {
     let mut backoff = Duration::from_millis(200);
+    let sink = &w.processor.cfg.sink;
+    let (cap, window_ms) = (
+        sink.dedup_index_entries,
+        sink.dedup_window_secs as i64 * 1000,
+    );
     loop {
         let (bootstrap, topics, p) = (w.bootstrap.clone(), w.processor.topics.clone(), w.partition);
+        let now = (w.processor.clock)();
         let res = tokio::task::spawn_blocking(move || {
             let c: BaseConsumer = crate::kafka::base_client(&bootstrap)
                 .set("group.id", format!("hookd-loader-{}", uuid::Uuid::new_v4()))
@@ -151,25 +164,24 @@ async fn load_state(w: &WorkerArgs) -> Option<PartitionState> {
             let (_, high) = c
                 .fetch_watermarks(&topics.events, p, Duration::from_secs(10))
                 .map_err(|e| e.to_string())?;
-            let starts = starts::load_partition(&c, &topics.starts, p)?;
-            Ok::<_, String>((starts, high))
+            let (index, loaded) =
+                dedup::load_partition(&c, &topics.starts, p, cap, window_ms, now)?;
+            Ok::<_, String>((index, loaded, high))
         })
         .await;
         match res {
-            Ok(Ok((starts, high))) => {
+            Ok(Ok((index, loaded, high))) => {
                 tracing::info!(
                     partition = p,
-                    records = starts.len(),
+                    read = loaded.read,
+                    kept = index.len(),
+                    truncated = loaded.truncated,
                     recovery_below = high,
                     "sink partition assigned"
                 );
-                return Some(PartitionState {
-                    partition: p,
-                    starts,
-                    recovery_below: high,
-                    uncertain: Default::default(),
-                    completed: None,
-                });
+                metrics::counter!(crate::metrics::SINK_TAKEOVER_RECORDS_TOTAL)
+                    .increment(loaded.read);
+                return Some(PartitionState::new(p, index, high));
             }
             Ok(Err(e)) => tracing::warn!(partition = p, error = %e, "loading partition state"),
             Err(e) => tracing::warn!(partition = p, error = %e, "loading partition state"),
@@ -182,35 +194,129 @@ async fn load_state(w: &WorkerArgs) -> Option<PartitionState> {
     }
 }
 
+/// One partition: events are admitted in offset order, run concurrently where their keys allow
+/// (`schedule.rs`), and the offset below the oldest unfinished one is stored.
 async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
-    let Some(mut st) = load_state(&w).await else {
+    let Some(st) = load_state(&w).await else {
         return;
     };
-    while let Some(msg) = rx.recv().await {
-        if w.stop.load(Ordering::SeqCst) {
-            return;
+    let st = Arc::new(st);
+    let processor = w.processor.clone();
+    processor
+        .owned
+        .lock()
+        .unwrap()
+        .insert(w.partition, st.clone());
+    let max = processor.cfg.sink.max_in_flight;
+    let mut sched = Scheduler::new(max, max.saturating_mul(4));
+    // what a previous owner (with this configuration) may have had in hand beyond its oldest
+    // unfinished event: admitted events, with a margin for a different max_in_flight
+    let recovery_window = (max.saturating_mul(4) as i64).max(1024);
+    let mut waiting: HashMap<i64, Prepared> = HashMap::new();
+    let mut running: JoinSet<Option<i64>> = JoinSet::new();
+    let mut closed = false;
+    let mut stored: Option<i64> = None;
+    let in_flight = metrics::gauge!(crate::metrics::SINK_IN_FLIGHT_EVENTS);
+    loop {
+        while let Some(o) = sched.start_next() {
+            let Some(p) = waiting.remove(&o) else {
+                continue;
+            };
+            in_flight.increment(1.0);
+            running.spawn(run_event(
+                processor.clone(),
+                st.clone(),
+                p,
+                w.stop.clone(),
+            ));
         }
-        let ev = EventMsg::new(msg);
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            match w.processor.handle(&ev, &mut st).await {
-                Ok(()) => {
-                    let _ = w.offsets.send((ev.partition, ev.offset));
-                    break;
+        if let Some(d) = sched.done_through().filter(|d| stored != Some(*d)) {
+            let _ = w.offsets.send((w.partition, d));
+            stored = Some(d);
+        }
+        if w.stop.load(Ordering::SeqCst) || (closed && sched.pending() == 0) {
+            break;
+        }
+        tokio::select! {
+            Some(r) = running.join_next(), if !running.is_empty() => {
+                in_flight.decrement(1.0);
+                match r {
+                    Ok(Some(o)) => sched.finish(o),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "a sink event task failed"),
                 }
-                Err(ProcessError::Transient(e))
-                | Err(ProcessError::Permanent { reason: e, .. }) => {
-                    tracing::warn!(partition = ev.partition, offset = ev.offset, error = %e,
-                        retry_in_ms = backoff.as_millis() as u64, "event not done yet; retrying");
-                    let until = Instant::now() + backoff;
-                    while Instant::now() < until {
-                        if w.stop.load(Ordering::SeqCst) {
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            m = rx.recv(), if !closed && sched.has_room() => match m {
+                None => closed = true,
+                Some(m) => {
+                    let p = processor.prepare(m);
+                    st.first_unfinished(&p, recovery_window, (processor.clock)());
+                    let o = p.ev.offset;
+                    sched.admit(o, processor.ordering_keys(&p));
+                    waiting.insert(o, p);
+                }
+            },
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    // Revoked or stopping: events in hand finish or give up (they see `stop`) within half the
+    // grace period, then the rest are dropped mid-call; the offset stored stays below every
+    // event that did not finish, so the next owner redoes them (and recognises their effects).
+    let grace = Duration::from_millis(processor.cfg.server.shutdown_grace_ms / 2);
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        match tokio::time::timeout_at(deadline, running.join_next()).await {
+            Ok(Some(r)) => {
+                in_flight.decrement(1.0);
+                if let Ok(Some(o)) = r {
+                    sched.finish(o);
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                in_flight.decrement(running.len() as f64);
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+    if let Some(d) = sched.done_through().filter(|d| stored != Some(*d)) {
+        let _ = w.offsets.send((w.partition, d));
+    }
+    let mut owned = processor.owned.lock().unwrap();
+    if owned.get(&w.partition).is_some_and(|x| Arc::ptr_eq(x, &st)) {
+        owned.remove(&w.partition);
+    }
+}
+
+/// One event until it is done, retried with backoff on failures; `None` if the partition was
+/// given up first.
+async fn run_event(
+    processor: Arc<Processor>,
+    st: Arc<PartitionState>,
+    p: Prepared,
+    stop: Arc<AtomicBool>,
+) -> Option<i64> {
+    let mut attempt = Attempt::default();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        match processor.handle(&p, &st, &mut attempt).await {
+            Ok(()) => return Some(p.ev.offset),
+            Err(ProcessError::Transient(e)) | Err(ProcessError::Permanent { reason: e, .. }) => {
+                tracing::warn!(partition = p.ev.partition, offset = p.ev.offset, error = %e,
+                    retry_in_ms = backoff.as_millis() as u64, "event not done yet; retrying");
+                let until = Instant::now() + backoff;
+                while Instant::now() < until {
+                    if stop.load(Ordering::SeqCst) {
+                        return None;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }

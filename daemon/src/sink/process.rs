@@ -1,8 +1,9 @@
 //! What the sink does with one event: complete matching waits, start workflows with
 //! idempotency, record history — or dead-letter it on a permanent error.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
@@ -11,8 +12,10 @@ use serde_json::{Map, Value};
 
 use super::conductor::{ConductorClient, ConductorError, StartWorkflowRequest, TaskResult};
 use super::history::{cap_payload, History, HistoryEntry, HistoryRecord};
+use super::dedup::{done_key, Index};
 use super::starts::{self, StartRecord};
 use super::waits::WaitIndex;
+use crate::clock::Clock;
 use crate::config::{Config, Topics};
 use crate::kafka::producer::headers as h;
 use crate::metrics as m;
@@ -94,19 +97,87 @@ impl EventMsg {
     }
 }
 
-/// Per-partition state owned by its worker.
+/// The one place the sink parses an event's body: the payload (body with the query merged on
+/// top) that matching, templates, workflow input and history read.
+pub fn parse_payload(ev: &EventMsg) -> Value {
+    Value::Object(hookd_payload::build(ev.body(), ev.header(h::QUERY)))
+}
+
+/// An event with what scheduling and processing need, computed once when it is read.
+pub struct Prepared {
+    /// The record.
+    pub ev: EventMsg,
+    /// Its webhook (`None`: missing header or deleted webhook — skipped).
+    pub entry: Option<Arc<Entry>>,
+    /// The payload.
+    pub payload: Value,
+    /// The resolved idempotency key (empty: none).
+    pub key: String,
+    /// What identifies the delivery: the provider's delivery id (or the webhook's `dedupKey`,
+    /// which ingress puts in its place), else hookd's event id.
+    pub delivery: String,
+    /// `delivery` came from the provider (or `dedupKey`): a copy may arrive any time within the
+    /// window, not only as a Kafka redelivery.
+    pub from_provider: bool,
+}
+
+/// Per-partition state, shared by the partition's events in flight.
 pub struct PartitionState {
     /// Partition number.
     pub partition: i32,
-    /// Idempotency records of this partition.
-    pub starts: HashMap<String, StartRecord>,
+    /// The bounded de-duplication index (`dedup.rs`).
+    pub index: Mutex<Index>,
     /// Events below this offset may have been handled by a previous owner: check Conductor for
-    /// their correlation id before starting.
-    pub recovery_below: i64,
+    /// their correlation id before starting (narrowed by [`PartitionState::first_unfinished`]).
+    recovery_below: AtomicI64,
+    narrowed: AtomicBool,
     /// Start keys whose start call failed without an answer (it may have taken effect).
-    pub uncertain: std::collections::HashSet<String>,
-    /// Waits already completed for the event being retried: (offset, workflow ids).
-    pub completed: Option<(i64, Vec<String>)>,
+    pub uncertain: Mutex<HashSet<String>>,
+}
+
+impl PartitionState {
+    /// State over a loaded index, recovering below `recovery_below`.
+    pub fn new(partition: i32, index: Index, recovery_below: i64) -> Self {
+        Self {
+            partition,
+            index: Mutex::new(index),
+            recovery_below: AtomicI64::new(recovery_below),
+            narrowed: AtomicBool::new(false),
+            uncertain: Mutex::default(),
+        }
+    }
+
+    /// Called in offset order with each event read after the takeover, until it returns:
+    /// the first event without a `done/…` record is the oldest one the previous owner had not
+    /// finished, and it held at most `window` events beyond it — events after those were never
+    /// touched and need no correlation look-up. Applies only while the index holds the whole
+    /// window (else a missing record proves nothing).
+    pub fn first_unfinished(&self, p: &Prepared, window: i64, now_ms: i64) {
+        if self.narrowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(entry) = &p.entry else {
+            return;
+        };
+        let mut ix = self.index.lock().unwrap();
+        if ix.get(&done_key(entry.id(), &p.delivery), now_ms).is_some() {
+            return;
+        }
+        if ix.complete() {
+            self.recovery_below
+                .fetch_min(p.ev.offset.saturating_add(window), Ordering::Relaxed);
+        }
+        self.narrowed.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What earlier attempts at one event already did (kept while it is retried).
+#[derive(Default)]
+pub struct Attempt {
+    /// Workflows whose waits were completed.
+    completed: Vec<String>,
+    /// Start key → workflow id (or `None`: refused by its strategy) of starts already made.
+    started: HashMap<String, Option<String>>,
 }
 
 /// Everything the per-event logic needs.
@@ -127,16 +198,20 @@ pub struct Processor {
     pub topics: Topics,
     /// Worker id for task updates.
     pub worker_id: String,
+    /// The clock the de-duplication window is measured with.
+    pub clock: Clock,
+    /// The partitions this instance owns now (for purging a deleted webhook's records).
+    pub owned: Mutex<HashMap<i32, Arc<PartitionState>>>,
 }
 
 /// Every (kind, outcome) of `hookd_sink_actions_total` (created at zero at start).
 pub const ACTIONS: &[(&str, &str)] = &[
     ("skip", "unknown_webhook"),
+    ("skip", "duplicate"),
     ("complete", "ok"),
     ("complete", "gone"),
     ("start", "ok"),
     ("start", "dry_run"),
-    ("start", "duplicate"),
     ("start", "idempotent_fail"),
     ("start", "returned_existing"),
     ("start", "idempotent_running"),
@@ -150,23 +225,97 @@ fn action(kind: &'static str, outcome: &'static str) {
 }
 
 impl Processor {
-    /// Handles one event; `Ok` means its effects are done (or it was dead-lettered) and its
-    /// offset may be stored.
-    pub async fn handle(&self, ev: &EventMsg, st: &mut PartitionState) -> Result<(), ProcessError> {
-        let Some(webhook_id) = ev.header(h::WEBHOOK_ID).map(str::to_owned) else {
-            tracing::warn!(
-                partition = ev.partition,
-                offset = ev.offset,
-                "event without webhook id; skipped"
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    fn window_ms(&self) -> i64 {
+        self.cfg.sink.dedup_window_secs as i64 * 1000
+    }
+
+    /// Reads what an event needs once: its webhook, payload, idempotency key and delivery id.
+    pub fn prepare(&self, msg: OwnedMessage) -> Prepared {
+        let ev = EventMsg::new(msg);
+        let entry = ev.header(h::WEBHOOK_ID).and_then(|id| self.registry.get(id));
+        let payload = if entry.is_some() {
+            parse_payload(&ev)
+        } else {
+            Value::Null
+        };
+        let key = match (ev.header(h::IDEMPOTENCY_KEY), entry.as_ref()) {
+            (Some(k), _) => k.to_string(),
+            (None, Some(e)) => match (&e.spec.idempotency_key, payload.as_object()) {
+                (Some(t), Some(map)) => hookd_payload::template::resolve(t, map),
+                _ => String::new(),
+            },
+            (None, None) => String::new(),
+        };
+        let from_provider = ev.header(h::DELIVERY_ID).is_some();
+        let delivery = ev
+            .header(h::DELIVERY_ID)
+            .or(ev.header(h::EVENT_ID))
+            .unwrap_or_default()
+            .to_string();
+        Prepared {
+            ev,
+            entry,
+            payload,
+            key,
+            delivery,
+            from_provider,
+        }
+    }
+
+    /// The keys whose events must stay in offset order: the delivery, the idempotency key, and
+    /// every wait key the payload could complete.
+    pub fn ordering_keys(&self, p: &Prepared) -> Vec<String> {
+        let Some(entry) = &p.entry else {
+            return vec![String::new()];
+        };
+        let mut keys = vec![format!("d/{}/{}", entry.id(), p.delivery)];
+        if !p.key.is_empty() {
+            keys.push(format!("k/{}", p.key));
+        }
+        if !entry.spec.receivers.is_empty() {
+            keys.extend(
+                self.waits
+                    .match_keys(&entry.spec.receivers, &p.payload)
+                    .into_iter()
+                    .map(|k| format!("w/{k}")),
             );
+        }
+        keys
+    }
+
+    /// Handles one event; `Ok` means its effects are done (or it was dead-lettered, or it is a
+    /// copy of a delivery already handled within the window) and its offset may be stored.
+    pub async fn handle(
+        &self,
+        p: &Prepared,
+        st: &PartitionState,
+        attempt: &mut Attempt,
+    ) -> Result<(), ProcessError> {
+        let ev = &p.ev;
+        let Some(entry) = &p.entry else {
+            match ev.header(h::WEBHOOK_ID) {
+                None => tracing::warn!(
+                    partition = ev.partition,
+                    offset = ev.offset,
+                    "event without webhook id; skipped"
+                ),
+                Some(id) => {
+                    tracing::warn!(webhook = %id, "event for a deleted webhook; skipped");
+                    action("skip", "unknown_webhook");
+                }
+            }
             return Ok(());
         };
-        let Some(entry) = self.registry.get(&webhook_id) else {
-            tracing::warn!(webhook = %webhook_id, "event for a deleted webhook; skipped");
-            action("skip", "unknown_webhook");
+        let done = done_key(entry.id(), &p.delivery);
+        if st.index.lock().unwrap().get(&done, self.now()).is_some() {
+            tracing::debug!(webhook = %entry.id(), delivery = %p.delivery, "already handled within the de-duplication window");
+            action("skip", "duplicate");
             return Ok(());
-        };
-        let payload = hookd_payload::build(ev.body(), ev.header(h::QUERY));
+        }
         let received = ev
             .header(h::RECEIVED_AT)
             .and_then(|v| v.parse().ok())
@@ -181,10 +330,7 @@ impl Processor {
             dry_run: matches!(self.actions, Actions::DryRun),
             dead_letter: None,
         };
-        let payload_value = Value::Object(payload);
-        let res = self
-            .effects(ev, &entry, &payload_value, st, &mut hist)
-            .await;
+        let res = self.effects(p, entry, st, attempt, &mut hist).await;
         match res {
             Ok(()) => {}
             Err(ProcessError::Transient(e)) => return Err(ProcessError::Transient(e)),
@@ -193,26 +339,33 @@ impl Processor {
                 hist.dead_letter = Some(reason);
             }
         }
-        st.completed = None;
-        hist.payload = cap_payload(&payload_value, self.cfg.sink.history_max_payload_bytes);
-        self.record_history(&entry, hist);
+        let rec = StartRecord {
+            workflow_id: String::new(),
+            generation: 0,
+            at_ms: self.now(),
+            webhook: entry.id().to_string(),
+            workflow_ids: hist.workflow_ids.clone(),
+        };
+        self.write_record(st, &done, rec).await?;
+        hist.payload = cap_payload(&p.payload, self.cfg.sink.history_max_payload_bytes);
+        self.record_history(entry, hist);
         Ok(())
     }
 
     async fn effects(
         &self,
-        ev: &EventMsg,
+        p: &Prepared,
         webhook: &Entry,
-        payload: &Value,
-        st: &mut PartitionState,
+        st: &PartitionState,
+        attempt: &mut Attempt,
         hist: &mut HistoryEntry,
     ) -> Result<(), ProcessError> {
+        let ev = &p.ev;
+        let payload = &p.payload;
         let map = payload.as_object().cloned().unwrap_or_default();
-        // 1. waits (on a retry of this event, those completed by the failed attempt count too)
-        if let Some((_, ids)) = st.completed.as_ref().filter(|(o, _)| *o == ev.offset) {
-            hist.matched = !ids.is_empty();
-            hist.workflow_ids.extend(ids.iter().cloned());
-        }
+        // 1. waits (on a retry of this event, those completed by the failed attempts count too)
+        hist.matched = !attempt.completed.is_empty();
+        hist.workflow_ids.extend(attempt.completed.iter().cloned());
         let spec = &webhook.spec;
         if !spec.receivers.is_empty() {
             for rec in self.waits.find(&spec.receivers, payload) {
@@ -240,40 +393,38 @@ impl Processor {
                 }
                 hist.matched = true;
                 hist.workflow_ids.push(rec.workflow_id.clone());
+                attempt.completed.push(rec.workflow_id.clone());
                 self.waits.remove(&rec.task_id);
                 self.tombstone_wait(&rec.task_id);
             }
-            st.completed = Some((ev.offset, hist.workflow_ids.clone()));
         }
         // 2. starts
-        let key = match (ev.header(h::IDEMPOTENCY_KEY), &spec.idempotency_key) {
-            (Some(k), _) => k.to_string(),
-            (None, Some(template)) => hookd_payload::template::resolve(template, &map),
-            (None, None) => String::new(),
-        };
         let webhook_id = webhook.id();
-        let dedupe_id = ev
-            .header(h::DELIVERY_ID)
-            .or(ev.header(h::EVENT_ID))
-            .unwrap_or_default()
-            .to_string();
         for (name, version) in &spec.starts {
             let version = *version;
-            let (start_key, implicit) = if key.is_empty() {
-                (format!("event/{webhook_id}/{dedupe_id}/{name}"), true)
+            let (start_key, implicit) = if p.key.is_empty() {
+                (format!("event/{webhook_id}/{}/{name}", p.delivery), true)
             } else {
-                (format!("key/{name}/{key}"), false)
+                (format!("key/{name}/{}", p.key), false)
             };
+            if let Some(done) = attempt.started.get(&start_key) {
+                hist.workflow_ids.extend(done.iter().cloned());
+                continue;
+            }
             let spec = StartSpec {
                 name,
                 version,
                 start_key,
                 implicit,
-                key: &key,
+                key: &p.key,
                 strategy: spec.strategy,
                 created_by: webhook.created_by().map(str::to_owned),
+                webhook: webhook_id,
+                from_provider: p.from_provider,
             };
-            if let Some(id) = self.start_one(&spec, &map, ev.offset, st).await? {
+            let id = self.start_one(&spec, &map, ev.offset, st).await?;
+            attempt.started.insert(spec.start_key.clone(), id.clone());
+            if let Some(id) = id {
                 hist.workflow_ids.push(id);
             }
         }
@@ -285,15 +436,21 @@ impl Processor {
         s: &StartSpec<'_>,
         input: &Map<String, Value>,
         offset: i64,
-        st: &mut PartitionState,
+        st: &PartitionState,
     ) -> Result<Option<String>, ProcessError> {
-        let enforce = s.implicit || self.cfg.sink.enforce_idempotency;
+        let enforce = !s.implicit && self.cfg.sink.enforce_idempotency;
         let mut generation = 0;
-        if let (true, Some(rec)) = (enforce, st.starts.get(&s.start_key).cloned()) {
-            if s.implicit {
-                action("start", "duplicate");
-                return Ok(Some(rec.workflow_id));
-            }
+        let now = self.now();
+        let (existing, complete) = {
+            let mut ix = st.index.lock().unwrap();
+            let rec = if enforce {
+                ix.get(&s.start_key, now)
+            } else {
+                None
+            };
+            (rec, ix.complete())
+        };
+        if let Some(rec) = existing {
             match s.strategy {
                 Strategy::Fail => {
                     tracing::info!(
@@ -325,27 +482,34 @@ impl Processor {
             }
         }
         let token = starts::token(&s.start_key, generation);
-        if offset < st.recovery_below || st.uncertain.contains(&s.start_key) {
-            if let Actions::Conductor(c) = &self.actions {
-                match c.correlated(s.name, &token).await {
-                    Ok(found) if !found.is_empty() => {
-                        let id = found[0].workflow_id.clone();
-                        tracing::info!(workflow = s.name, id = %id, "recovered a start made before a crash");
-                        self.write_start(
-                            st,
-                            &s.start_key,
-                            StartRecord {
-                                workflow_id: id.clone(),
-                                generation,
-                            },
-                        )
-                        .await?;
+        let uncertain = st.uncertain.lock().unwrap().contains(&s.start_key);
+        // A miss is proof only when the index holds the whole window; otherwise (and for events
+        // a previous owner may have touched) look the start up by its correlation id. An event
+        // identified by hookd's own event id can only come again as a Kafka redelivery, which
+        // the first two cases cover.
+        let look_up = offset < st.recovery_below.load(Ordering::Relaxed)
+            || uncertain
+            || (!complete && ((s.implicit && s.from_provider) || enforce));
+        if let (true, Actions::Conductor(c)) = (look_up, &self.actions) {
+            let horizon = now - self.window_ms();
+            match c.correlated(s.name, &token).await {
+                Ok(found) => {
+                    if let Some(w) = found
+                        .iter()
+                        .find(|w| w.create_time == 0 || w.create_time >= horizon)
+                    {
+                        let id = w.workflow_id.clone();
+                        tracing::info!(workflow = s.name, id = %id, "found a start made earlier (crash, takeover or beyond the index)");
+                        if !s.implicit {
+                            self.write_record(st, &s.start_key, self.start_record(s, &id, generation))
+                                .await?;
+                        }
                         action("start", "recovered");
                         return Ok(Some(id));
                     }
-                    Ok(_) | Err(ConductorError::NotFound) => {}
-                    Err(e) => return Err(e.into()),
                 }
+                Err(ConductorError::NotFound) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         let req = StartWorkflowRequest {
@@ -368,7 +532,7 @@ impl Processor {
                     return Ok(None);
                 }
                 Err(e @ ConductorError::Transient(_)) => {
-                    st.uncertain.insert(s.start_key.clone());
+                    st.uncertain.lock().unwrap().insert(s.start_key.clone());
                     return Err(e.into());
                 }
                 Err(e) => return Err(e.into()),
@@ -389,22 +553,29 @@ impl Processor {
                 "ok"
             },
         );
-        self.write_start(
-            st,
-            &s.start_key,
-            StartRecord {
-                workflow_id: id.clone(),
-                generation,
-            },
-        )
-        .await?;
-        st.uncertain.remove(&s.start_key);
+        if !s.implicit {
+            self.write_record(st, &s.start_key, self.start_record(s, &id, generation))
+                .await?;
+        }
+        st.uncertain.lock().unwrap().remove(&s.start_key);
         Ok(Some(id))
     }
 
-    async fn write_start(
+    fn start_record(&self, s: &StartSpec<'_>, id: &str, generation: u32) -> StartRecord {
+        StartRecord {
+            workflow_id: id.to_string(),
+            generation,
+            at_ms: self.now(),
+            webhook: s.webhook.to_string(),
+            workflow_ids: Vec::new(),
+        }
+    }
+
+    /// Writes a de-duplication record to the partition's slice of `<topic>.starts` and, once
+    /// the broker has it, to the partition's index.
+    async fn write_record(
         &self,
-        st: &mut PartitionState,
+        st: &PartitionState,
         key: &str,
         rec: StartRecord,
     ) -> Result<(), ProcessError> {
@@ -416,9 +587,33 @@ impl Processor {
         self.producer
             .send(r, Duration::from_secs(5))
             .await
-            .map_err(|(e, _)| ProcessError::Transient(format!("idempotency record: {e}")))?;
-        st.starts.insert(key.to_string(), rec);
+            .map_err(|(e, _)| ProcessError::Transient(format!("de-duplication record: {e}")))?;
+        st.index
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), rec, self.now());
         Ok(())
+    }
+
+    /// Forgets a deleted webhook in the partitions this instance owns: its records leave the
+    /// indexes and are tombstoned in `<topic>.starts`. Returns the number of tombstones.
+    pub fn purge_webhook(&self, webhook: &str) -> usize {
+        let owned: Vec<Arc<PartitionState>> =
+            self.owned.lock().unwrap().values().cloned().collect();
+        let mut n = 0;
+        for st in owned {
+            let keys = st.index.lock().unwrap().take_webhook(webhook);
+            for k in keys {
+                let r = FutureRecord::<str, [u8]>::to(&self.topics.starts)
+                    .partition(st.partition)
+                    .key(&k);
+                match self.producer.send_result(r) {
+                    Ok(_) => n += 1,
+                    Err((e, _)) => tracing::warn!(error = %e, "cannot tombstone a de-duplication record; it expires with the window"),
+                }
+            }
+        }
+        n
     }
 
     fn tombstone_wait(&self, task_id: &str) {
@@ -433,7 +628,8 @@ impl Processor {
         let rec = HistoryRecord {
             webhook_id: id.to_string(),
             generation,
-            entry: entry.clone(),
+            entry: Some(entry.clone()),
+            deleted: false,
         };
         let value = serde_json::to_vec(&rec).unwrap_or_default();
         let r = FutureRecord::to(&self.topics.history)
@@ -504,4 +700,6 @@ struct StartSpec<'a> {
     key: &'a str,
     strategy: Strategy,
     created_by: Option<String>,
+    webhook: &'a str,
+    from_provider: bool,
 }

@@ -3,30 +3,52 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use rdkafka::producer::FutureRecord;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::conductor::ConductorClient;
 use super::process::{Actions, Processor};
 use super::waits::WaitIndex;
+use super::history::{History, HistoryRecord};
+use crate::clock::Clock;
 use crate::config::Config;
-use super::history::History;
 use crate::kafka;
 use crate::webhook::Registry;
 
-/// Starts the wait-index reader, the wait poller (with a Conductor) and the events consumer.
-/// Returns the consumer thread; it stops when `stop` is set.
+/// The runtime handles the sink is built with.
+pub struct Handles {
+    /// The webhook registry.
+    pub registry: Arc<Registry>,
+    /// Execution history.
+    pub history: Arc<History>,
+    /// Deleted webhooks (id, generation of their history), from `Registry::on_removed`.
+    pub removed: mpsc::Receiver<(String, u64)>,
+    /// The clock of the de-duplication window.
+    pub clock: Clock,
+}
+
+/// Starts the wait-index reader, the wait poller (with a Conductor), the purge of deleted
+/// webhooks and the events consumer. Returns the consumer thread; it stops when `stop` is set.
 pub fn start(
     cfg: &Arc<Config>,
     bootstrap: &str,
-    registry: &Arc<Registry>,
-    history: &Arc<History>,
+    handles: Handles,
     stop: Arc<AtomicBool>,
     background: &mut JoinSet<()>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<std::thread::JoinHandle<()>, String> {
+    let Handles {
+        registry,
+        history,
+        removed,
+        clock,
+    } = handles;
     let actions = match &cfg.conductor.url {
-        Some(_) => Actions::Conductor(ConductorClient::new(&cfg.conductor)?),
+        Some(_) => Actions::Conductor(ConductorClient::new(
+            &cfg.conductor,
+            cfg.sink.max_in_flight * cfg.kafka.partitions.max(1) as usize + 8,
+        )?),
         None => {
             tracing::warn!(
                 "sink: no [conductor] url configured: DRY RUN — every action is logged and recorded in the webhook's history, nothing is called"
@@ -59,10 +81,13 @@ pub fn start(
         actions: actions.clone(),
         waits,
         history: history.clone(),
-        producer: kafka::config_producer(cfg, bootstrap)?,
+        producer: kafka::sink_producer(cfg, bootstrap)?,
         topics,
         worker_id,
+        clock,
+        owned: Default::default(),
     });
+    background.spawn(purge_deleted(processor.clone(), removed, shutdown.clone()));
     if let Actions::Conductor(client) = actions {
         background.spawn(super::poller::run(
             processor.clone(),
@@ -72,4 +97,38 @@ pub fn start(
         ));
     }
     super::spawn_consumer(cfg, bootstrap, processor, stop)
+}
+
+/// Deleted webhooks (from every instance, through the config topic): their de-duplication
+/// records in this instance's partitions are tombstoned, and a deletion marker in the history
+/// topic makes every later replay forget their history.
+async fn purge_deleted(
+    processor: Arc<Processor>,
+    mut removed: mpsc::Receiver<(String, u64)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (id, generation) = tokio::select! {
+            r = removed.recv() => match r {
+                Some(x) => x,
+                None => return,
+            },
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        let n = processor.purge_webhook(&id);
+        let marker = HistoryRecord {
+            webhook_id: id.clone(),
+            generation,
+            entry: None,
+            deleted: true,
+        };
+        let value = serde_json::to_vec(&marker).unwrap_or_default();
+        let r = FutureRecord::to(&processor.topics.history)
+            .key(&id)
+            .payload(&value);
+        if let Err((e, _)) = processor.producer.send_result(r) {
+            tracing::warn!(error = %e, "cannot mark a deleted webhook's history");
+        }
+        tracing::info!(webhook = %id, tombstones = n, "deleted webhook: de-duplication records tombstoned, history marked");
+    }
 }

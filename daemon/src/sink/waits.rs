@@ -161,6 +161,19 @@ impl WaitIndex {
         out
     }
 
+    /// The wait keys `payload` has for the `receivers` workflow versions (whether or not a task
+    /// waits on them now): events sharing one are applied in order (`schedule.rs`).
+    pub fn match_keys(&self, receivers: &BTreeMap<String, i64>, payload: &Value) -> Vec<String> {
+        let g = self.inner.read().unwrap();
+        let mut out = Vec::new();
+        for (wf, ver) in receivers {
+            if let Some(shapes) = g.matchers.get(&(wf.clone(), *ver)) {
+                out.extend(shapes.values().filter_map(|(m, _)| m.key_for(payload)));
+            }
+        }
+        out
+    }
+
     /// Drops entries not refreshed in time; returns them.
     pub fn prune(&self, now_ms: i64) -> Vec<WaitRecord> {
         let mut g = self.inner.write().unwrap();

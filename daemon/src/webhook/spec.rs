@@ -62,6 +62,8 @@ pub struct Spec {
     pub idempotency_key: Option<String>,
     /// `idempotencyStrategy`.
     pub strategy: Strategy,
+    /// hookd `dedupKey` template: identifies a delivery when the provider sends no id.
+    pub dedup_key: Option<String>,
     /// Workflows whose `WAIT_FOR_WEBHOOK` tasks this webhook's events may complete.
     pub receivers: BTreeMap<String, i64>,
     /// `rateLimitPerSecond` / `rateLimitBurst`: the webhook's request rate limiter.
@@ -146,6 +148,7 @@ impl SpecBuilder {
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned),
             strategy: Strategy::parse(reserved("idempotencyStrategy")),
+            dedup_key: c.dedup_key.clone().filter(|t| !t.is_empty()),
             receivers: c
                 .receiver_workflow_names_to_versions
                 .clone()
