@@ -16,6 +16,7 @@
 //! - `GET /soak/seen`: one byte per sequence number of `--run-id` (saturating count of starts
 //!   whose input carried that bench id, `benches/src/shapes.rs`), for the 0-lost check.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -68,8 +69,10 @@ fn key(name: &str, cid: &str) -> u64 {
 fn err(status: StatusCode, message: &str) -> Response {
     (
         status,
-        Json(json!({"status": status.as_u16(), "code": status.canonical_reason(),
-            "message": message, "retryable": status.is_server_error(), "validationErrors": []})),
+        Json(
+            json!({"status": status.as_u16(), "code": status.canonical_reason(),
+            "message": message, "retryable": status.is_server_error(), "validationErrors": []}),
+        ),
     )
         .into_response()
 }
@@ -117,10 +120,12 @@ async fn start_workflow(State(app): State<S>, body: Bytes) -> Response {
         name: name_idx,
         key: k,
     });
-    if g.by_key.contains_key(&k) {
-        g.dups.entry(k).or_default().push(i);
-    } else {
-        g.by_key.insert(k, i);
+    let st = &mut *g;
+    match st.by_key.entry(k) {
+        Entry::Occupied(_) => st.dups.entry(k).or_default().push(i),
+        Entry::Vacant(v) => {
+            v.insert(i);
+        }
     }
     match bench_id(&body) {
         Some((run, seq)) if Some(run) == app.run_id => {

@@ -119,7 +119,10 @@ enum Cmd {
         #[arg(long)]
         png: PathBuf,
         /// TrueType font for the plot's text.
-        #[arg(long, default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+        #[arg(
+            long,
+            default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+        )]
         font: PathBuf,
     },
 }
@@ -168,10 +171,7 @@ async fn main_async(args: Args) -> Result<(), String> {
                 out_dir: out,
             };
             let summary = load::run(cfg).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&summary).expect("json")
-            );
+            println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
         }
         Cmd::Sample {
             pids,
@@ -218,7 +218,10 @@ async fn main_async(args: Args) -> Result<(), String> {
                 let (produced, lag) =
                     tokio::task::block_in_place(|| sample::group_lag(&c, &topic))?;
                 if lag == 0 {
-                    println!("drained: {produced} events, lag 0 after {:.0?}", t0.elapsed());
+                    println!(
+                        "drained: {produced} events, lag 0 after {:.0?}",
+                        t0.elapsed()
+                    );
                     return Ok(());
                 }
                 if t0.elapsed() > timeout {
@@ -239,8 +242,7 @@ async fn main_async(args: Args) -> Result<(), String> {
             png,
             font,
         } => {
-            let (f, samples, events) =
-                report::figures(&dir, &conductor, &brokers, &topic).await?;
+            let (f, samples, events) = report::figures(&dir, &conductor, &brokers, &topic).await?;
             let md = report::markdown(&f);
             std::fs::write(dir.join("summary.md"), &md).map_err(|e| e.to_string())?;
             std::fs::write(

@@ -63,9 +63,9 @@ pub struct Planned {
     pub redelivery: bool,
 }
 
-/// The plan: which event request `i` carries. Every `period`-th request (period = 1/redeliver
-/// + 1) is a redelivery of an event sent up to `after` requests before; the others are the
-/// distinct events in order. Deterministic, so a report can reproduce it.
+/// The plan: which event request `i` carries. Every `period`-th request (period =
+/// 1/redeliver plus one) is a redelivery of an event sent up to `after` requests before; the
+/// others are the distinct events in order. Deterministic, so a report can reproduce it.
 pub fn plan(i: u64, redeliver: f64, after: u64) -> Planned {
     if redeliver <= 0.0 {
         return Planned {
@@ -257,7 +257,10 @@ async fn worker(sh: Arc<Shared>) {
         s.ok += u64::from(ok);
         s.failed += u64::from(!ok);
         s.retried += u64::from(tries > 1);
-        let _ = s.latency.get_or_insert_with(|| histogram(2)).record(us.max(1));
+        let _ = s
+            .latency
+            .get_or_insert_with(|| histogram(2))
+            .record(us.max(1));
     }
 }
 
@@ -384,6 +387,12 @@ mod tests {
         }
         assert!(first.iter().all(|c| *c == 1));
         assert_eq!(again, 100);
-        assert_eq!(plan(7, 0.0, 10), Planned { seq: 7, redelivery: false });
+        assert_eq!(
+            plan(7, 0.0, 10),
+            Planned {
+                seq: 7,
+                redelivery: false
+            }
+        );
     }
 }

@@ -73,7 +73,9 @@ fn panel(
             .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
             .map_err(e)?
             .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -102,7 +104,10 @@ pub fn draw(
     };
     let x_max = samples
         .values()
-        .flat_map(|s| s.last().map(|(t, _)| t.saturating_sub(start_ms) as f64 / 1000.0))
+        .flat_map(|s| {
+            s.last()
+                .map(|(t, _)| t.saturating_sub(start_ms) as f64 / 1000.0)
+        })
         .fold(1.0, f64::max);
     let rss: Vec<Line> = samples
         .iter()
@@ -128,8 +133,22 @@ pub fn draw(
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let areas = root.split_evenly((3, 1));
     panel(&areas[0], "RSS per process", "MiB", &rss, x_max, &marks)?;
-    panel(&areas[1], "Throughput (5 s average)", "per second", &tput, x_max, &marks)?;
-    panel(&areas[2], "Sink consumer lag (broker offsets)", "events", &lag, x_max, &marks)?;
+    panel(
+        &areas[1],
+        "Throughput (5 s average)",
+        "per second",
+        &tput,
+        x_max,
+        &marks,
+    )?;
+    panel(
+        &areas[2],
+        "Sink consumer lag (broker offsets)",
+        "events",
+        &lag,
+        x_max,
+        &marks,
+    )?;
     root.present().map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -73,7 +73,10 @@ pub fn assignments(logs: &Path) -> Vec<(u64, String, i64, u64)> {
         }
         let inst = name.trim_end_matches(".log").to_string();
         let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-        for line in text.lines().filter(|l| l.contains("sink partition assigned")) {
+        for line in text
+            .lines()
+            .filter(|l| l.contains("sink partition assigned"))
+        {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;
             };
@@ -256,15 +259,10 @@ pub async fn figures(
     });
     let assigned = assignments(&dir.join("logs"));
     let mut takeovers = Vec::new();
-    let disruptions: Vec<&(u64, String)> = events
-        .iter()
-        .filter(|(_, w)| w.contains("sink"))
-        .collect();
+    let disruptions: Vec<&(u64, String)> =
+        events.iter().filter(|(_, w)| w.contains("sink")).collect();
     for (i, (t, what)) in disruptions.iter().enumerate() {
-        let until = disruptions
-            .get(i + 1)
-            .map(|(n, _)| *n)
-            .unwrap_or(u64::MAX);
+        let until = disruptions.get(i + 1).map(|(n, _)| *n).unwrap_or(u64::MAX);
         let mine: Vec<_> = assigned
             .iter()
             .filter(|(a, ..)| a >= t && *a < until)
@@ -280,7 +278,9 @@ pub async fn figures(
     let starts = samples.get("starts").cloned().unwrap_or_default();
     let sink_starts_per_sec = {
         let first = starts.iter().find(|x| x.1 > 0.0);
-        let last = starts.iter().find(|x| x.1 >= starts.last().map_or(0.0, |l| l.1));
+        let last = starts
+            .iter()
+            .find(|x| x.1 >= starts.last().map_or(0.0, |l| l.1));
         match (first, last) {
             (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000.0 / (b.0 - a.0) as f64,
             _ => 0.0,
@@ -358,10 +358,7 @@ pub fn markdown(f: &Figures) -> String {
     );
     row(
         "distinct events answered 2xx / seen by Conductor",
-        format!(
-            "{} / {}",
-            f.acked, f.conductor["run_distinct_events"]
-        ),
+        format!("{} / {}", f.acked, f.conductor["run_distinct_events"]),
     );
     row(
         "**lost** (2xx'd, never started)",
@@ -444,8 +441,7 @@ pub fn markdown(f: &Figures) -> String {
             "| {} | {:.0} s | {} | {} | {} |",
             t.what,
             t.at_secs,
-            t.takeover_secs
-                .map_or("—".into(), |x| format!("{x:.1} s")),
+            t.takeover_secs.map_or("—".into(), |x| format!("{x:.1} s")),
             t.assignments,
             t.max_records_loaded
         );
@@ -459,7 +455,13 @@ mod tests {
 
     #[test]
     fn rate_of_a_counter_skips_restarts() {
-        let s: Series = vec![(0, 0.0), (1000, 100.0), (2000, 300.0), (3000, 10.0), (4000, 60.0)];
+        let s: Series = vec![
+            (0, 0.0),
+            (1000, 100.0),
+            (2000, 300.0),
+            (3000, 10.0),
+            (4000, 60.0),
+        ];
         let r = rate(&s, 1);
         assert_eq!(r, vec![(1000, 100.0), (2000, 200.0), (4000, 50.0)]);
     }

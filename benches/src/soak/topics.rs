@@ -1,5 +1,5 @@
-//! Reads every topic of a hookd deployment back after a soak: records and bytes per topic (key
-//! + value + headers, what the broker stores before its own framing), and the history entries
+//! Reads every topic of a hookd deployment back after a soak: records and bytes per topic (key,
+//! value and headers: what the broker stores before its own framing), and the history entries
 //! per event of the soak's run (duplicates are entries beyond the first for one delivery).
 
 use std::collections::BTreeMap;
@@ -34,7 +34,10 @@ pub struct HistoryCounts {
 fn consumer(brokers: &str) -> Result<BaseConsumer, String> {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("group.id", format!("hookd-soak-report-{}", fastrand::u64(..)))
+        .set(
+            "group.id",
+            format!("hookd-soak-report-{}", fastrand::u64(..)),
+        )
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
@@ -66,8 +69,8 @@ pub fn list(brokers: &str, prefix: &str) -> Result<Vec<String>, String> {
 pub fn find_bench_id(text: &[u8]) -> Option<(u32, u64)> {
     for needle in [&b"\"bench_id\":\""[..], &b"\\\"bench_id\\\":\\\""[..]] {
         if let Some(at) = text.windows(needle.len()).position(|w| w == needle) {
-            let id = std::str::from_utf8(text.get(at + needle.len()..at + needle.len() + 21)?)
-                .ok()?;
+            let id =
+                std::str::from_utf8(text.get(at + needle.len()..at + needle.len() + 21)?).ok()?;
             let (run, seq) = id.split_once('-')?;
             return Some((u32::from_str_radix(run, 16).ok()?, seq.parse().ok()?));
         }
@@ -76,11 +79,7 @@ pub fn find_bench_id(text: &[u8]) -> Option<(u32, u64)> {
 }
 
 /// Reads `topic` from the start to its current end; `each` sees every record's value.
-pub fn read(
-    brokers: &str,
-    topic: &str,
-    mut each: impl FnMut(&[u8]),
-) -> Result<TopicBytes, String> {
+pub fn read(brokers: &str, topic: &str, mut each: impl FnMut(&[u8])) -> Result<TopicBytes, String> {
     let c = consumer(brokers)?;
     let t = Duration::from_secs(10);
     let md = c
@@ -122,7 +121,10 @@ pub fn read(
                 out.records += 1;
                 out.bytes += b as u64;
                 each(m.payload().unwrap_or_default());
-                if ends.get(&m.partition()).is_some_and(|e| m.offset() + 1 >= *e) {
+                if ends
+                    .get(&m.partition())
+                    .is_some_and(|e| m.offset() + 1 >= *e)
+                {
                     ends.remove(&m.partition());
                 }
             }
