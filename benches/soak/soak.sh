@@ -24,7 +24,7 @@
 #   DRAIN_TIMEOUT=60m     how long to wait for the sinks after the load
 #   BROKER=nisshi         or "mock": librdkafka's mock cluster inside a separate hookd process
 #
-# Short run:  EVENTS=200000 RATE=400 CONDUCTOR_LATENCY_MS=0 benches/soak/soak.sh
+# Short run:  EVENTS=60000 RATE=100 CONDUCTOR_LATENCY_MS=0 DRAIN_TIMEOUT=15m benches/soak/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
