@@ -1,0 +1,9 @@
+//! The soak benchmark's machinery (`benches/soak/soak.sh`, binary `soak`): the load
+//! ([`load`]), the sampler of RSS, throughput and lag ([`sample`]), reading the topics back
+//! ([`topics`]), the figures ([`report`]) and the plot ([`plot`]).
+
+pub mod load;
+pub mod plot;
+pub mod report;
+pub mod sample;
+pub mod topics;
