@@ -232,7 +232,9 @@ async fn handle(
                 // looked up on the body's simd-json tape, parsed once: no payload is built
                 let (key, dedup) = hookd_payload::with_parsed(ev.body(), ev.query(), |p| {
                     (
-                        spec.idempotency_key.as_deref().map(|t| p.idempotency_key(t)),
+                        spec.idempotency_key
+                            .as_deref()
+                            .map(|t| p.idempotency_key(t)),
                         spec.dedup_key.as_deref().map(|t| p.idempotency_key(t)),
                     )
                 });

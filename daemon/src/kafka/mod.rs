@@ -57,14 +57,7 @@ pub fn event_producer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventPr
     delivery::EventProducer::new(&c).map_err(|e| format!("kafka producer: {e}"))
 }
 
-/// A plain producer for the config topic (idempotent, acks=all, no linger).
-pub fn config_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
-    plain_client(cfg, bootstrap, 0)
-        .create()
-        .map_err(|e| format!("kafka config producer: {e}"))
-}
-
-/// The config topic's producer for webhook changes ([`config_producer`]'s settings), with its
+/// The config topic's producer for webhook changes (idempotent, acks=all, no linger), with its
 /// delivery reports served on the current tokio runtime: no polling thread waking while idle.
 pub fn config_writer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventProducer, String> {
     delivery::EventProducer::new(&plain_client(cfg, bootstrap, 0))
@@ -72,7 +65,7 @@ pub fn config_writer(cfg: &Config, bootstrap: &str) -> Result<delivery::EventPro
 }
 
 /// The sink's producer (de-duplication records, history, waits, dead letters): like the config
-/// producer, but batching for `kafka.linger_ms` like the events producer, as it writes a record
+/// writer, but batching for `kafka.linger_ms` like the events producer, as it writes a record
 /// or two for every event of many in flight.
 pub fn sink_producer(cfg: &Config, bootstrap: &str) -> Result<FutureProducer, String> {
     plain_client(cfg, bootstrap, cfg.kafka.linger_ms)
