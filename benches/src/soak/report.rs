@@ -143,6 +143,9 @@ pub struct Figures {
     pub lost: u64,
     /// Examples of lost sequence numbers.
     pub lost_examples: Vec<u64>,
+    /// Of the lost, those with no record in the events topic (lost before Kafka, i.e. by
+    /// ingest); the others reached Kafka and were lost by the sink.
+    pub lost_before_kafka: u64,
     /// Events started although never answered 2xx (a 2xx lost on the way, or a timeout).
     pub started_not_acked: u64,
     /// Workflow starts beyond the first for one correlation id.
@@ -300,6 +303,10 @@ pub async fn figures(
         acked: n_acked,
         lost: lost.len() as u64,
         lost_examples: lost.iter().take(10).copied().collect(),
+        lost_before_kafka: lost
+            .iter()
+            .filter(|i| at(&hist.events_per_seq, **i as usize) == 0)
+            .count() as u64,
         started_not_acked,
         history_entries: hist.entries,
         duplicate_history,
@@ -363,6 +370,10 @@ pub fn markdown(f: &Figures) -> String {
     row(
         "**lost** (2xx'd, never started)",
         format!("**{}** {:?}", f.lost, f.lost_examples),
+    );
+    row(
+        "of the lost: never in the events topic (lost by ingest) / in it (lost by the sink)",
+        format!("{} / {}", f.lost_before_kafka, f.lost - f.lost_before_kafka),
     );
     row(
         "started without a 2xx (answer lost or timed out)",

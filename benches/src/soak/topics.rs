@@ -29,6 +29,9 @@ pub struct HistoryCounts {
     pub entries: u64,
     /// Entries of other runs or without a bench id.
     pub other: u64,
+    /// Records of the events topic per sequence number of the run (saturating): whether an
+    /// event that was never started reached Kafka at all.
+    pub events_per_seq: Vec<u8>,
 }
 
 fn consumer(brokers: &str) -> Result<BaseConsumer, String> {
@@ -147,20 +150,27 @@ pub fn read_all(
     let mut out = BTreeMap::new();
     for topic in list(brokers, events_topic)? {
         let is_history = topic == history_topic;
+        let is_events = topic == events_topic;
         let tb = read(brokers, &topic, |v| {
-            if !is_history {
+            if !is_history && !is_events {
                 return;
             }
             match find_bench_id(v) {
                 Some((r, seq)) if r == run => {
                     let seq = seq as usize;
-                    if hist.per_seq.len() <= seq {
-                        hist.per_seq.resize(seq + 1, 0);
+                    let counts = if is_history {
+                        hist.entries += 1;
+                        &mut hist.per_seq
+                    } else {
+                        &mut hist.events_per_seq
+                    };
+                    if counts.len() <= seq {
+                        counts.resize(seq + 1, 0);
                     }
-                    hist.per_seq[seq] = hist.per_seq[seq].saturating_add(1);
-                    hist.entries += 1;
+                    counts[seq] = counts[seq].saturating_add(1);
                 }
-                _ => hist.other += 1,
+                _ if is_history => hist.other += 1,
+                _ => {}
             }
         })?;
         out.insert(topic, tb);
