@@ -71,20 +71,6 @@ async fn hook(d: &TestDaemon, extra: Value) -> String {
     d.create_webhook(cfg).await
 }
 
-async fn history(d: &TestDaemon, id: &str, n: usize) -> Vec<Value> {
-    for _ in 0..1200 {
-        let h = d.get_webhook(id).await.1["webhookExecutionHistory"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if h.len() >= n {
-            return h;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("history of {id} never reached {n} entries");
-}
-
 /// The history topic's entries of webhook `id` (event ids), in topic order.
 fn history_topic(bootstrap: &str, id: &str, want: usize) -> Vec<String> {
     consume_all(bootstrap, "events.history", want, Duration::from_secs(20))
@@ -121,7 +107,7 @@ async fn a_crash_mid_window_loses_none_and_starts_none_twice() {
     }
     c.wait_for("20 more starts", WAIT, |c| c.started().len() == 21)
         .await;
-    let h = history(&a, &id, 20).await;
+    let h = a.history(&id, 20).await;
     assert!(
         h.iter()
             .all(|e| !e["payload"].as_str().unwrap().contains(r#""n":0"#)),
@@ -144,7 +130,7 @@ async fn a_crash_mid_window_loses_none_and_starts_none_twice() {
         (0..=20).collect::<Vec<_>>(),
         "every event started once: none lost, none twice"
     );
-    let h = history(&z, &id, 21).await;
+    let h = z.history(&id, 21).await;
     assert_eq!(h.len(), 21);
     let (n, unique) = sorted_unique(history_topic(&b, &id, 21));
     assert_eq!(
@@ -213,7 +199,7 @@ async fn the_same_delivery_counts_as_new_after_the_window() {
     assert_eq!(send(&d, &id, r#"{"a":1}"#, Some("same")).await, 200);
     c.wait_for("a second start", WAIT, |c| c.started().len() == 2)
         .await;
-    history(&d, &id, 2).await;
+    d.history(&id, 2).await;
     d.stop().await;
 }
 
@@ -330,7 +316,7 @@ async fn a_dedup_key_identifies_deliveries_without_an_id() {
     wait_sink_caught_up(&b, "events", WAIT).await;
     let started = c.started();
     assert_eq!(started.len(), 2, "m1 once, m2 once: {started:?}");
-    assert_eq!(history(&d, &id, 2).await.len(), 2);
+    assert_eq!(d.history(&id, 2).await.len(), 2);
     // an invalid template is refused, naming the field
     let r = admin_client()
         .post(format!("{}/api/metadata/webhook", d.admin_url()))
@@ -387,7 +373,7 @@ async fn deleting_a_webhook_tombstones_its_records_in_every_instance() {
         );
     }
     wait_sink_caught_up(&b, "events", WAIT).await;
-    history(&z, &gone, 9).await;
+    z.history(&gone, 9).await;
     let r = admin_client()
         .delete(format!("{}/api/metadata/webhook/{gone}", a.admin_url()))
         .header("X-Authorization", TOKEN)
@@ -425,7 +411,7 @@ async fn deleting_a_webhook_tombstones_its_records_in_every_instance() {
     assert!(marker, "the history topic marks the webhook deleted");
     for d in [&a, &z] {
         assert_eq!(d.get_webhook(&gone).await.0, 404);
-        assert_eq!(history(d, &kept, 3).await.len(), 3);
+        assert_eq!(d.history(&kept, 3).await.len(), 3);
     }
     a.stop().await;
     z.stop().await;

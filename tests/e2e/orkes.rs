@@ -38,20 +38,6 @@ async fn post_github(d: &TestDaemon, id: &str, body: &[u8], query: &str) -> u16 
         .as_u16()
 }
 
-async fn history(d: &TestDaemon, id: &str, n: usize) -> Vec<Value> {
-    for _ in 0..600 {
-        let h = d.get_webhook(id).await.1["webhookExecutionHistory"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if h.len() >= n {
-            return h;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("history of {id} never reached {n} entries");
-}
-
 /// An admin request; (status, JSON body or Null).
 async fn admin(
     d: &TestDaemon,
@@ -92,7 +78,7 @@ async fn history_and_admin_answers_read_as_orkes_client_models() {
         .await;
     let body = br#"{"ref":"refs/heads/main","after":"abc123","size":5.0}"#;
     assert_eq!(post_github(&d, &id, body, "?source=ci").await, 200);
-    let h = history(&d, &id, 1).await;
+    let h = d.history(&id, 1).await;
     // payload is a String holding the payload's JSON text
     let text = h[0]["payload"].as_str().expect("payload is a JSON string");
     let payload: Value = serde_json::from_str(text).unwrap();
@@ -362,7 +348,7 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
     })
     .await;
     assert_eq!(c.task(&t42).unwrap().output, json!({"qid": "42"}));
-    let h = history(&d, &id, 1).await;
+    let h = d.history(&id, 1).await;
     assert_eq!(h[0]["matched"], true);
     assert_eq!(h[0]["workflowIds"], json!([w42]), "only the wait on 42");
     // a boolean and a string in the body: "true" and "42"
@@ -374,7 +360,7 @@ async fn a_wait_on_42_is_completed_by_qid_42_and_a_wait_without_matches_is_faile
         c.task(&tbool).unwrap().status == "COMPLETED"
     })
     .await;
-    history(&d, &id, 2).await;
+    d.history(&id, 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         c.task(&t42f).unwrap().status,
@@ -690,7 +676,7 @@ async fn the_documented_wait_example_runs_as_written() {
     let out = c.task(&tid).unwrap().output;
     assert_eq!(out["data"]["object"]["amount_received"], 4200);
     assert_eq!(out["id"], "evt_2");
-    let h = history(&d, &id, 2).await;
+    let h = d.history(&id, 2).await;
     assert_eq!(h[0]["workflowIds"], json!([wid]));
     assert_eq!(h[1]["matched"], false, "the failed payment matched nothing");
     assert_eq!(

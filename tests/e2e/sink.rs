@@ -65,20 +65,6 @@ async fn hook(d: &TestDaemon, extra: Value) -> String {
     d.create_webhook(cfg).await
 }
 
-async fn history(d: &TestDaemon, id: &str, n: usize) -> Vec<Value> {
-    for _ in 0..600 {
-        let h = d.get_webhook(id).await.1["webhookExecutionHistory"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if h.len() >= n {
-            return h;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("history of {id} never reached {n} entries");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_webhook_starts_workflows_with_input_and_idempotency_key() {
     let c = ConductorDouble::start().await;
@@ -106,7 +92,7 @@ async fn signed_webhook_starts_workflows_with_input_and_idempotency_key() {
         "input = body with query parameters merged on top"
     );
     assert_eq!(c.started_named("audit").len(), 1);
-    let h = history(&d, &id, 1).await;
+    let h = d.history(&id, 1).await;
     assert_eq!(h[0]["matched"], false);
     let ids: Vec<&str> = h[0]["workflowIds"]
         .as_array()
@@ -213,7 +199,7 @@ async fn waits_match_fan_out_resolve_and_compare_in_string_form() {
         post(&d, &id, br#"{"amount":5.0,"paid":true}"#, "").await,
         200
     );
-    history(&d, &id, 3).await;
+    d.history(&id, 3).await;
     assert_eq!(
         c.task(&t_num).unwrap().status,
         "IN_PROGRESS",
@@ -225,7 +211,7 @@ async fn waits_match_fan_out_resolve_and_compare_in_string_form() {
         c.task(&t_num).unwrap().status == "COMPLETED"
     })
     .await;
-    let h = history(&d, &id, 4).await;
+    let h = d.history(&id, 4).await;
     assert_eq!(h[0]["matched"], true);
     assert_eq!(h[0]["workflowIds"], json!([w_num]));
     assert_eq!(h[1]["matched"], false);
@@ -256,7 +242,7 @@ async fn waits_match_fan_out_resolve_and_compare_in_string_form() {
     );
     // the same event again completes nothing more
     assert_eq!(post(&d, &id, ev, "").await, 200);
-    history(&d, &id, 5).await;
+    d.history(&id, 5).await;
     assert_eq!(
         c.task(&t1).unwrap().late_updates,
         0,
@@ -292,10 +278,10 @@ async fn idempotency_strategies_enforced_against_an_oss_server() {
         }
     }
     assert_eq!(post(&d, &run, br#"{"id":"k1","n":0}"#, "").await, 200);
-    history(&d, &fail, 2).await;
-    let hr = history(&d, &ret, 2).await;
-    history(&d, &none, 2).await;
-    history(&d, &run, 1).await;
+    d.history(&fail, 2).await;
+    let hr = d.history(&ret, 2).await;
+    d.history(&none, 2).await;
+    d.history(&run, 1).await;
     assert_eq!(
         c.started_named("wf_fail").len(),
         1,
@@ -317,7 +303,7 @@ async fn idempotency_strategies_enforced_against_an_oss_server() {
     );
     // FAIL_ON_RUNNING: refused while running, started again once finished
     assert_eq!(post(&d, &run, br#"{"id":"k1","n":1}"#, "").await, 200);
-    history(&d, &run, 2).await;
+    d.history(&run, 2).await;
     assert_eq!(c.started_named("wf_run").len(), 1);
     let first = c.started_named("wf_run")[0].id.clone();
     c.set_status(&first, "COMPLETED");
@@ -358,12 +344,12 @@ async fn provider_duplicates_and_lost_responses_start_once() {
     assert_eq!(send("dup-1").await, 200);
     assert_eq!(send("dup-1").await, 200);
     wait_sink_caught_up(&d.bootstrap(), "events", WAIT).await;
-    assert_eq!(history(&d, &id, 1).await.len(), 1);
+    assert_eq!(d.history(&id, 1).await.len(), 1);
     assert_eq!(c.started().len(), 1, "one start per provider delivery");
     // Conductor starts the workflow but the response is lost: the retry finds it by correlation id
     c.lose_start_responses(1);
     assert_eq!(send("dup-2").await, 200);
-    history(&d, &id, 2).await;
+    d.history(&id, 2).await;
     assert_eq!(
         c.started().len(),
         2,
@@ -388,7 +374,7 @@ async fn sink_killed_between_effect_and_commit_does_not_duplicate() {
     c.hang_starts(None);
     let z = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
     assert!(z.daemon.wait_ready(WAIT).await);
-    let h = history(&z, &id, 1).await;
+    let h = z.history(&id, 1).await;
     assert_eq!(
         c.started().len(),
         1,
@@ -428,7 +414,7 @@ async fn conductor_outage_loses_nothing_and_400_goes_to_the_dlq() {
     assert!(dlq[0].header("hookd-dlq-reason").unwrap().contains("400"));
     assert_eq!(dlq[0].header("hookd-dlq-status"), Some("400"));
     assert_eq!(dlq[0].header("hookd-webhook-id"), Some(bad.as_str()));
-    let h = history(&d, &bad, 1).await;
+    let h = d.history(&bad, 1).await;
     assert!(h[0]["deadLetter"].as_str().unwrap().contains("400"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
@@ -471,7 +457,7 @@ async fn dry_run_without_conductor_records_history() {
     let d = TestDaemon::start("").await;
     let id = hook(&d, json!({"workflowsToStart": {"wf": 1}})).await;
     assert_eq!(post(&d, &id, br#"{"dry":1}"#, "").await, 200);
-    let h = history(&d, &id, 1).await;
+    let h = d.history(&id, 1).await;
     assert_eq!(h[0]["dryRun"], true);
     assert!(h[0]["workflowIds"][0]
         .as_str()
@@ -506,7 +492,7 @@ async fn waits_that_are_cancelled_leave_the_index() {
         c.task(&t_live).unwrap().status == "COMPLETED"
     })
     .await;
-    let h = history(&d, &id, 1).await;
+    let h = d.history(&id, 1).await;
     assert_eq!(
         h[0]["workflowIds"].as_array().unwrap().len(),
         1,
@@ -564,7 +550,7 @@ async fn two_sink_instances_share_work_waits_and_idempotency() {
             n += 1;
         }
     }
-    history(&a, &id, 10).await;
+    a.history(&id, 10).await;
     c.wait_for("every wait completed", WAIT, |c| {
         waits
             .iter()
@@ -606,8 +592,8 @@ async fn a_recreated_webhook_starts_with_an_empty_history_on_every_instance() {
             200
         );
     }
-    history(&a, &id, 3).await;
-    history(&z, &id, 3).await;
+    a.history(&id, 3).await;
+    z.history(&id, 3).await;
     let r = admin_client()
         .delete(format!("{}/api/metadata/webhook/{id}", a.admin_url()))
         .header("X-Authorization", TOKEN)
@@ -641,7 +627,7 @@ async fn a_recreated_webhook_starts_with_an_empty_history_on_every_instance() {
     // The new generation's events are recorded, and only they.
     assert_eq!(post(&z, &id, br#"{"new":1}"#, "").await, 200);
     for d in [&a, &z] {
-        let h = history(d, &id, 1).await;
+        let h = d.history(&id, 1).await;
         assert_eq!(h.len(), 1, "{h:?}");
         assert_eq!(h[0]["payload"], r#"{"new":1}"#, "payload as JSON text");
     }

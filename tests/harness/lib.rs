@@ -184,6 +184,21 @@ impl TestDaemon {
         (s, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// The webhook's execution history once it holds at least `n` entries (polls up to 60 s).
+    pub async fn history(&self, id: &str, n: usize) -> Vec<serde_json::Value> {
+        for _ in 0..1200 {
+            let h = self.get_webhook(id).await.1["webhookExecutionHistory"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if h.len() >= n {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("history of {id} never reached {n} entries");
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics_text(&self) -> String {
         admin_client()
