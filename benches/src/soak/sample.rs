@@ -69,15 +69,7 @@ pub fn read_pids(dir: &Path) -> Vec<(String, u32)> {
 /// not committed yet (a partition without a commit counts from its low watermark).
 pub fn group_lag(c: &BaseConsumer, topic: &str) -> Result<(i64, i64), String> {
     let t = Duration::from_secs(5);
-    let md = c
-        .fetch_metadata(Some(topic), t)
-        .map_err(|e| e.to_string())?;
-    let parts: Vec<i32> = md
-        .topics()
-        .iter()
-        .find(|x| x.name() == topic)
-        .map(|x| x.partitions().iter().map(|p| p.id()).collect())
-        .unwrap_or_default();
+    let parts = super::topics::partitions(c, topic, t)?;
     let mut tpl = TopicPartitionList::new();
     for p in &parts {
         tpl.add_partition(topic, *p);

@@ -81,19 +81,24 @@ pub fn find_bench_id(text: &[u8]) -> Option<(u32, u64)> {
     None
 }
 
-/// Reads `topic` from the start to its current end; `each` sees every record's value.
-pub fn read(brokers: &str, topic: &str, mut each: impl FnMut(&[u8])) -> Result<TopicBytes, String> {
-    let c = consumer(brokers)?;
-    let t = Duration::from_secs(10);
+/// The partition ids of `topic` (none if the broker does not know it).
+pub fn partitions(c: &BaseConsumer, topic: &str, t: Duration) -> Result<Vec<i32>, String> {
     let md = c
         .fetch_metadata(Some(topic), t)
         .map_err(|e| e.to_string())?;
-    let parts: Vec<i32> = md
+    Ok(md
         .topics()
         .iter()
         .find(|x| x.name() == topic)
         .map(|x| x.partitions().iter().map(|p| p.id()).collect())
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// Reads `topic` from the start to its current end; `each` sees every record's value.
+pub fn read(brokers: &str, topic: &str, mut each: impl FnMut(&[u8])) -> Result<TopicBytes, String> {
+    let c = consumer(brokers)?;
+    let t = Duration::from_secs(10);
+    let parts = partitions(&c, topic, t)?;
     let mut tpl = TopicPartitionList::new();
     let mut ends = BTreeMap::new();
     for p in parts {
