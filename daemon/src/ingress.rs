@@ -228,14 +228,19 @@ async fn handle(
         Verified::Reply(r) => Ok(Some(r)),
         Verified::Event(mut ev) => {
             let spec = &entry.spec;
-            if spec.idempotency_key.is_some() || spec.dedup_key.is_some() {
+            // `dedupKey` stands in for a delivery id only when the provider sent none
+            let dedup_key = spec
+                .dedup_key
+                .as_deref()
+                .filter(|_| ev.delivery_id().is_none());
+            if spec.idempotency_key.is_some() || dedup_key.is_some() {
                 // looked up on the body's simd-json tape, parsed once: no payload is built
                 let (key, dedup) = hookd_payload::with_parsed(ev.body(), ev.query(), |p| {
                     (
                         spec.idempotency_key
                             .as_deref()
                             .map(|t| p.idempotency_key(t)),
-                        spec.dedup_key.as_deref().map(|t| p.idempotency_key(t)),
+                        dedup_key.map(|t| p.idempotency_key(t)),
                     )
                 });
                 if let Some(key) = key {
