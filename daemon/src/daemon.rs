@@ -239,6 +239,7 @@ impl Daemon {
                         history: history.clone(),
                         removed: removed_rx,
                         clock: state.clock.clone(),
+                        ready: state.ready.clone(),
                     },
                     sink_stop.clone(),
                     &mut background,

@@ -64,6 +64,8 @@ pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
 /// De-duplication records read back from `<topic>.starts` when taking partitions (each
 /// takeover reads at most `sink.dedup_index_entries`).
 pub const SINK_TAKEOVER_RECORDS_TOTAL: &str = "hookd_sink_takeover_records_total";
+/// Kafka producers replaced after a fatal error (label `producer`: `sink`).
+pub const KAFKA_PRODUCER_REBUILDS_TOTAL: &str = "hookd_kafka_producer_rebuilds_total";
 /// Events of this instance's partitions being processed right now.
 pub const SINK_IN_FLIGHT_EVENTS: &str = "hookd_sink_in_flight_events";
 
@@ -348,6 +350,7 @@ pub fn init_series(s: &Series) {
         metrics::counter!(SINK_DLQ_TOTAL, "status" => "other").absolute(0);
         metrics::counter!(SINK_TAKEOVER_RECORDS_TOTAL).absolute(0);
         metrics::gauge!(SINK_IN_FLIGHT_EVENTS).set(0.0);
+        metrics::counter!(KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "sink").absolute(0);
     }
 }
 
@@ -457,6 +460,10 @@ fn describe() {
     describe_counter!(
         SINK_TAKEOVER_RECORDS_TOTAL,
         "De-duplication records read back when taking partitions (at most sink.dedup_index_entries each)"
+    );
+    describe_counter!(
+        KAFKA_PRODUCER_REBUILDS_TOTAL,
+        "Kafka producers replaced by a new one after a fatal error (e.g. an idempotent producer's out-of-order sequence)"
     );
     describe_gauge!(
         SINK_IN_FLIGHT_EVENTS,

@@ -634,3 +634,77 @@ async fn a_recreated_webhook_starts_with_an_empty_history_on_every_instance() {
     a.stop().await;
     z.stop().await;
 }
+
+/// An event whose webhook this instance's registry does not know yet (created moments ago on
+/// another instance) is retried until the definition arrives, not skipped as a deleted
+/// webhook's; an old event of an unknown webhook is skipped and does not hold the partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_of_a_webhook_not_known_yet_waits_for_its_definition() {
+    use hookd_e2e::hookd::kafka::producer::headers as h;
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let (_k, b, c) = shared_cluster().await;
+    let d = TestDaemon::start_with(&b, &conductor_section(&c, ""), None).await;
+    assert!(d.daemon.wait_ready(WAIT).await);
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &b)
+        .create()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let produce = |webhook: &str, event: &str, received: i64, body: &str| {
+        let received = received.to_string();
+        let hdrs = OwnedHeaders::new()
+            .insert(Header {
+                key: h::EVENT_ID,
+                value: Some(event),
+            })
+            .insert(Header {
+                key: h::WEBHOOK_ID,
+                value: Some(webhook),
+            })
+            .insert(Header {
+                key: h::RECEIVED_AT,
+                value: Some(&received),
+            })
+            .insert(Header {
+                key: h::CONTENT_TYPE,
+                value: Some("application/json"),
+            });
+        producer
+            .send(
+                BaseRecord::to("events")
+                    .key(webhook)
+                    .payload(body)
+                    .headers(hdrs),
+            )
+            .unwrap();
+        producer.flush(Duration::from_secs(10)).unwrap();
+    };
+    // an event received a minute ago for a webhook nobody knows: a deleted one's, skipped
+    produce("long-gone", "ev-old", now - 60_000, r#"{"n":0}"#);
+    // an event received just now for a webhook whose definition is still on its way
+    produce("created-elsewhere", "ev-new", now, r#"{"n":1}"#);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        c.started().is_empty(),
+        "nothing to start before the definition"
+    );
+    let id = hook(
+        &d,
+        json!({"id": "created-elsewhere", "workflowsToStart": {"late_flow": 1}}),
+    )
+    .await;
+    assert_eq!(id, "created-elsewhere");
+    c.wait_for("the waiting event's start", WAIT, |c| {
+        c.started_named("late_flow").len() == 1
+    })
+    .await;
+    assert_eq!(c.started_named("late_flow")[0].input["n"], 1);
+    wait_sink_caught_up(&b, "events", WAIT).await;
+    assert_eq!(c.started().len(), 1, "the old event was skipped");
+    d.stop().await;
+}

@@ -14,6 +14,7 @@
 pub mod conductor;
 pub mod dedup;
 pub mod history;
+pub mod output;
 pub mod poller;
 pub mod process;
 pub mod runtime;
@@ -50,6 +51,9 @@ struct SinkContext {
     processor: Arc<Processor>,
     bootstrap: String,
     workers: Mutex<HashMap<i32, Worker>>,
+    /// Messages read for a worker whose channel was full (its partition is paused meanwhile).
+    /// Only the consumer thread touches it (rebalance callbacks run inside its `poll`).
+    pending: Mutex<HashMap<i32, VecDeque<OwnedMessage>>>,
     offsets_tx: std_mpsc::Sender<(i32, i64)>,
     offsets_rx: Mutex<std_mpsc::Receiver<(i32, i64)>>,
     grace: Duration,
@@ -67,6 +71,14 @@ impl ConsumerContext for SinkContext {
                 .map(|e| e.partition())
                 .collect();
             tracing::info!(?parts, "sink partitions revoked; finishing events in hand");
+            {
+                // read before the revoke: the next owner (maybe this instance again) reads them
+                // again from the committed offset, so they must never reach a later worker
+                let mut pending = self.pending.lock().unwrap();
+                for p in &parts {
+                    pending.remove(p);
+                }
+            }
             self.stop_workers(&parts);
             self.store_offsets(c);
             if let Err(e) = c.commit_consumer_state(CommitMode::Sync) {
@@ -75,11 +87,18 @@ impl ConsumerContext for SinkContext {
         }
     }
 
-    fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+    fn post_rebalance(&self, c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = r {
             let topic = &self.processor.topics.events;
+            let mut resume = TopicPartitionList::new();
             for e in tpl.elements_for_topic(topic) {
+                self.pending.lock().unwrap().remove(&e.partition());
                 self.spawn_worker(e.partition());
+                resume.add_partition(topic, e.partition());
+            }
+            // a partition paused (its worker full) when it was revoked starts unpaused
+            if let Err(e) = c.resume(&resume) {
+                tracing::debug!(error = %e, "resume assigned partitions");
             }
         }
     }
@@ -216,6 +235,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
     let mut running: JoinSet<Option<i64>> = JoinSet::new();
     let mut closed = false;
     let mut stored: Option<i64> = None;
+    let mut last_read: Option<i64> = None;
     let in_flight = metrics::gauge!(crate::metrics::SINK_IN_FLIGHT_EVENTS);
     loop {
         while let Some(o) = sched.start_next() {
@@ -248,7 +268,12 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
             }
             m = rx.recv(), if !closed && sched.has_room() => match m {
                 None => closed = true,
+                Some(m) if last_read.is_some_and(|l| m.offset() <= l) => {
+                    // never admitted twice or out of order (the scheduler stores offsets on it)
+                    tracing::warn!(partition = w.partition, offset = m.offset(), "sink message out of order; ignored");
+                }
                 Some(m) => {
+                    last_read = Some(m.offset());
                     let p = processor.prepare(m);
                     st.first_unfinished(&p, recovery_window, (processor.clock)());
                     let o = p.ev.offset;
@@ -295,7 +320,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
 async fn run_event(
     processor: Arc<Processor>,
     st: Arc<PartitionState>,
-    p: Prepared,
+    mut p: Prepared,
     stop: Arc<AtomicBool>,
 ) -> Option<i64> {
     let mut attempt = Attempt::default();
@@ -304,6 +329,7 @@ async fn run_event(
         if stop.load(Ordering::SeqCst) {
             return None;
         }
+        p = processor.refresh(p);
         match processor.handle(&p, &st, &mut attempt).await {
             Ok(()) => return Some(p.ev.offset),
             Err(ProcessError::Transient(e)) | Err(ProcessError::Permanent { reason: e, .. }) => {
@@ -327,6 +353,7 @@ pub fn spawn_consumer(
     cfg: &Config,
     bootstrap: &str,
     processor: Arc<Processor>,
+    ready: tokio::sync::watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>, String> {
     let (offsets_tx, offsets_rx) = std_mpsc::channel();
@@ -335,6 +362,7 @@ pub fn spawn_consumer(
         processor: processor.clone(),
         bootstrap: bootstrap.to_string(),
         workers: Mutex::new(HashMap::new()),
+        pending: Mutex::new(HashMap::new()),
         offsets_tx,
         offsets_rx: Mutex::new(offsets_rx),
         grace: Duration::from_millis(cfg.server.shutdown_grace_ms),
@@ -356,23 +384,53 @@ pub fn spawn_consumer(
         .create_with_context(ctx)
         .map_err(|e| format!("sink consumer: {e}"))?;
     let topic = processor.topics.events.clone();
-    consumer
-        .subscribe(&[&topic])
-        .map_err(|e| format!("sink subscribe: {e}"))?;
+    let rt = Handle::current();
     std::thread::Builder::new()
         .name("hookd-sink".into())
-        .spawn(move || consume_loop(consumer, &topic, &stop))
+        .spawn(move || {
+            // No partition before the registry knows every webhook the config topic holds: an
+            // event of a webhook not known yet would otherwise be taken for a deleted one.
+            if !wait_ready(&rt, ready, &stop) {
+                return;
+            }
+            if let Err(e) = consumer.subscribe(&[&topic]) {
+                tracing::error!(error = %e, "sink subscribe; the sink stage does not run");
+                return;
+            }
+            consume_loop(consumer, &topic, &stop)
+        })
         .map_err(|e| e.to_string())
 }
 
+/// Blocks until `ready` (true) or `stop` (false).
+fn wait_ready(rt: &Handle, mut ready: tokio::sync::watch::Receiver<bool>, stop: &AtomicBool) -> bool {
+    let mut logged = false;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let r = rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(200), ready.wait_for(|v| *v)).await
+        });
+        match r {
+            Ok(Ok(_)) => return true,
+            Ok(Err(_)) => return false,
+            Err(_) if !logged => {
+                logged = true;
+                tracing::info!("sink waits for the registry to catch up with the config topic");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 fn consume_loop(consumer: BaseConsumer<SinkContext>, topic: &str, stop: &AtomicBool) {
-    let mut pending: HashMap<i32, VecDeque<OwnedMessage>> = HashMap::new();
     let mut last_lag = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let ctx = consumer.context();
         ctx.store_offsets(&consumer);
         // hand pending messages to workers that have room again
-        pending.retain(|&p, q| {
+        ctx.pending.lock().unwrap().retain(|&p, q| {
             let g = ctx.workers.lock().unwrap();
             let Some(w) = g.get(&p) else {
                 return false; // revoked: they will be redelivered to the new owner
@@ -396,16 +454,23 @@ fn consume_loop(consumer: BaseConsumer<SinkContext>, topic: &str, stop: &AtomicB
             Some(Ok(m)) => {
                 let p = m.partition();
                 let m = m.detach();
+                let mut pending = ctx.pending.lock().unwrap();
                 if let Some(q) = pending.get_mut(&p) {
                     q.push_back(m);
                 } else {
                     let g = ctx.workers.lock().unwrap();
-                    if let Some(w) = g.get(&p) {
-                        if let Err(mpsc::error::TrySendError::Full(m)) = w.tx.try_send(m) {
+                    match g.get(&p).map(|w| w.tx.try_send(m)) {
+                        Some(Ok(())) => {}
+                        Some(Err(mpsc::error::TrySendError::Full(m))) => {
                             pending.entry(p).or_default().push_back(m);
                             let mut tpl = TopicPartitionList::new();
                             tpl.add_partition(topic, p);
                             let _ = consumer.pause(&tpl);
+                        }
+                        // its worker is gone: nothing of this partition is stored past this
+                        // message any more, so the next owner reads it again
+                        Some(Err(mpsc::error::TrySendError::Closed(_))) | None => {
+                            tracing::debug!(partition = p, "message for a partition without a worker; left to the next owner");
                         }
                     }
                 }

@@ -65,7 +65,7 @@ pub async fn run(
         for gone in processor.waits.prune(now_ms()) {
             if gone.poller == instance {
                 let r = FutureRecord::<str, [u8]>::to(&processor.topics.waits).key(&gone.task_id);
-                let _ = processor.producer.send_result(r);
+                let _ = processor.output.get().send_result(r);
             }
         }
         if versions.len() > 100_000 {
@@ -108,7 +108,8 @@ async fn index_task(
         poller: instance.to_string(),
     };
     let value = serde_json::to_vec(&rec).map_err(|e| e.to_string())?;
-    p.producer
+    p.output
+        .get()
         .send(
             FutureRecord::to(&p.topics.waits)
                 .key(&rec.task_id)

@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use serde_json::{Map, Value};
 
 use super::conductor::{ConductorClient, ConductorError, StartWorkflowRequest, TaskResult};
 use super::history::{cap_payload, History, HistoryEntry, HistoryRecord};
 use super::dedup::{done_key, Index};
+use super::output::Output;
 use super::starts::{self, StartRecord};
 use super::waits::WaitIndex;
 use crate::clock::Clock;
@@ -95,6 +96,18 @@ impl EventMsg {
     pub fn body(&self) -> &[u8] {
         self.msg.payload().unwrap_or_default()
     }
+}
+
+/// How long an event whose webhook this instance does not know is retried before it is taken
+/// for an event of a deleted webhook and skipped, counted from its receive time: a webhook
+/// created on another instance reaches this registry through the config topic, normally within
+/// milliseconds.
+pub const UNKNOWN_WEBHOOK_GRACE_MS: i64 = 30_000;
+
+fn received_at(ev: &EventMsg) -> i64 {
+    ev.header(h::RECEIVED_AT)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The one place the sink parses an event's body: the payload (body with the query merged on
@@ -192,8 +205,8 @@ pub struct Processor {
     pub waits: Arc<WaitIndex>,
     /// History.
     pub history: Arc<History>,
-    /// Producer for starts/waits/history/dlq records.
-    pub producer: FutureProducer,
+    /// Producer for starts/waits/history/dlq records (replaced after a fatal error).
+    pub output: Arc<Output>,
     /// Topic names.
     pub topics: Topics,
     /// Worker id for task updates.
@@ -266,6 +279,21 @@ impl Processor {
         }
     }
 
+    /// An event whose webhook was not known when it was read, read again if the registry now
+    /// knows it (see [`UNKNOWN_WEBHOOK_GRACE_MS`]).
+    pub fn refresh(&self, p: Prepared) -> Prepared {
+        let unchanged = p.entry.is_some()
+            || p
+                .ev
+                .header(h::WEBHOOK_ID)
+                .is_none_or(|id| self.registry.get(id).is_none());
+        if unchanged {
+            p
+        } else {
+            self.prepare(p.ev.msg)
+        }
+    }
+
     /// The keys whose events must stay in offset order: the delivery, the idempotency key, and
     /// every wait key the payload could complete.
     pub fn ordering_keys(&self, p: &Prepared) -> Vec<String> {
@@ -303,6 +331,12 @@ impl Processor {
                     offset = ev.offset,
                     "event without webhook id; skipped"
                 ),
+                Some(id) if self.now() - received_at(ev) < UNKNOWN_WEBHOOK_GRACE_MS => {
+                    // created moments ago on another instance: this registry may not have it yet
+                    return Err(ProcessError::Transient(format!(
+                        "webhook {id} is not known (yet): waiting for the config topic"
+                    )));
+                }
                 Some(id) => {
                     tracing::warn!(webhook = %id, "event for a deleted webhook; skipped");
                     action("skip", "unknown_webhook");
@@ -316,10 +350,7 @@ impl Processor {
             action("skip", "duplicate");
             return Ok(());
         }
-        let received = ev
-            .header(h::RECEIVED_AT)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let received = received_at(ev);
         let event_id = ev.header(h::EVENT_ID).unwrap_or_default().to_string();
         let mut hist = HistoryEntry {
             event_id,
@@ -346,9 +377,11 @@ impl Processor {
             webhook: entry.id().to_string(),
             workflow_ids: hist.workflow_ids.clone(),
         };
-        self.write_record(st, &done, rec).await?;
+        // history before the `done/…` record: a crash between the two redoes the event, which
+        // writes its entry again under the same event id (the history keeps one per event id)
         hist.payload = cap_payload(&p.payload, self.cfg.sink.history_max_payload_bytes);
-        self.record_history(entry, hist);
+        self.record_history(entry, hist).await?;
+        self.write_record(st, &done, rec).await?;
         Ok(())
     }
 
@@ -584,7 +617,8 @@ impl Processor {
             .partition(st.partition)
             .key(key)
             .payload(&value);
-        self.producer
+        self.output
+            .get()
             .send(r, Duration::from_secs(5))
             .await
             .map_err(|(e, _)| ProcessError::Transient(format!("de-duplication record: {e}")))?;
@@ -607,7 +641,7 @@ impl Processor {
                 let r = FutureRecord::<str, [u8]>::to(&self.topics.starts)
                     .partition(st.partition)
                     .key(&k);
-                match self.producer.send_result(r) {
+                match self.output.get().send_result(r) {
                     Ok(_) => n += 1,
                     Err((e, _)) => tracing::warn!(error = %e, "cannot tombstone a de-duplication record; it expires with the window"),
                 }
@@ -618,27 +652,38 @@ impl Processor {
 
     fn tombstone_wait(&self, task_id: &str) {
         let r = FutureRecord::<str, [u8]>::to(&self.topics.waits).key(task_id);
-        if let Err((e, _)) = self.producer.send_result(r) {
+        if let Err((e, _)) = self.output.get().send_result(r) {
             tracing::warn!(error = %e, "cannot share a completed wait");
         }
     }
 
-    fn record_history(&self, webhook: &Entry, entry: HistoryEntry) {
+    /// Shares a history entry through the history topic (waiting for the broker: an event is
+    /// done only once its entry is durable) and adds it to this instance's view.
+    async fn record_history(
+        &self,
+        webhook: &Entry,
+        entry: HistoryEntry,
+    ) -> Result<(), ProcessError> {
         let (id, generation) = (webhook.id(), webhook.generation());
         let rec = HistoryRecord {
             webhook_id: id.to_string(),
             generation,
-            entry: Some(entry.clone()),
+            entry: Some(entry),
             deleted: false,
         };
         let value = serde_json::to_vec(&rec).unwrap_or_default();
         let r = FutureRecord::to(&self.topics.history)
             .key(id)
             .payload(&value);
-        if let Err((e, _)) = self.producer.send_result(r) {
-            tracing::warn!(error = %e, "cannot share a history entry");
+        self.output
+            .get()
+            .send(r, Duration::from_secs(5))
+            .await
+            .map_err(|(e, _)| ProcessError::Transient(format!("history topic: {e}")))?;
+        if let Some(entry) = rec.entry {
+            self.history.insert(id, generation, entry);
         }
-        self.history.insert(id, generation, entry);
+        Ok(())
     }
 
     async fn dead_letter(
@@ -677,7 +722,8 @@ impl Processor {
         if let Some(k) = ev.msg.key() {
             r = r.key(k);
         }
-        self.producer
+        self.output
+            .get()
             .send(r, Duration::from_secs(5))
             .await
             .map_err(|(e, _)| ProcessError::Transient(format!("dead-letter topic: {e}")))?;

@@ -11,6 +11,7 @@ use super::conductor::ConductorClient;
 use super::process::{Actions, Processor};
 use super::waits::WaitIndex;
 use super::history::{History, HistoryRecord};
+use super::output::Output;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::kafka;
@@ -26,6 +27,9 @@ pub struct Handles {
     pub removed: mpsc::Receiver<(String, u64)>,
     /// The clock of the de-duplication window.
     pub clock: Clock,
+    /// Becomes `true` once the registry has caught up with the config topic: the sink takes no
+    /// partition before (an event of a webhook it does not know yet would be skipped).
+    pub ready: watch::Receiver<bool>,
 }
 
 /// Starts the wait-index reader, the wait poller (with a Conductor), the purge of deleted
@@ -43,6 +47,7 @@ pub fn start(
         history,
         removed,
         clock,
+        ready,
     } = handles;
     let actions = match &cfg.conductor.url {
         Some(_) => Actions::Conductor(ConductorClient::new(
@@ -75,13 +80,15 @@ pub fn start(
         background
             .spawn(async move { kafka::tail::run(consumer, &topic, w.as_ref(), caught, s).await });
     }
+    let output = Arc::new(Output::new(cfg, bootstrap)?);
+    background.spawn(output.clone().watch(shutdown.clone()));
     let processor = Arc::new(Processor {
         cfg: cfg.clone(),
         registry: registry.clone(),
         actions: actions.clone(),
         waits,
         history: history.clone(),
-        producer: kafka::sink_producer(cfg, bootstrap)?,
+        output: output.clone(),
         topics,
         worker_id,
         clock,
@@ -96,7 +103,7 @@ pub fn start(
             shutdown,
         ));
     }
-    super::spawn_consumer(cfg, bootstrap, processor, stop)
+    super::spawn_consumer(cfg, bootstrap, processor, ready, stop)
 }
 
 /// Deleted webhooks (from every instance, through the config topic): their de-duplication
@@ -126,7 +133,7 @@ async fn purge_deleted(
         let r = FutureRecord::to(&processor.topics.history)
             .key(&id)
             .payload(&value);
-        if let Err((e, _)) = processor.producer.send_result(r) {
+        if let Err((e, _)) = processor.output.get().send_result(r) {
             tracing::warn!(error = %e, "cannot mark a deleted webhook's history");
         }
         tracing::info!(webhook = %id, tombstones = n, "deleted webhook: de-duplication records tombstoned, history marked");
