@@ -13,6 +13,14 @@
 //! `WAIT_FOR_WEBHOOK` task per event (without latency); the events then arrive while it runs,
 //! and each completes one wait. Run it under `taskset -c 1` for the one-core figure (the double,
 //! the mock cluster and the load generator then share that core with the sink).
+//!
+//! librdkafka's mock cluster keeps at most 5 MB per partition and drops the oldest records
+//! beyond: keep `events` × ~1.3 KB ÷ `partitions` under that (20,000 events on 6 partitions).
+//!
+//! `sink=process` (start mode) runs the sink instead as a separate `hookd` process (the release
+//! binary, `HOOKD_BIN` or `target/release/hookd`) pinned with `taskset` to `sink_cpu=0`, and
+//! reports that process's own CPU: run the tool itself on the other core
+//! (`taskset -c 1 … sink=process sink_cpu=0`) for the figure of one sink on one free core.
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +36,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// CPU seconds this process has used (user + system), from `/proc/self/stat` (Linux).
 fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_secs_of("self")
+}
+
+/// CPU seconds process `pid` has used (user + system).
+fn cpu_secs_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // fields after the command name (which is in parentheses): utime and stime are 12th and 13th
     let rest = stat.rsplit(')').next().unwrap_or_default();
     let f: Vec<f64> = rest
@@ -53,6 +66,8 @@ async fn main() {
     let mode = arg("mode", "start");
     let in_flight = arg("in_flight", "");
     let wait_mode = mode == "wait";
+    let external = arg("sink", "in-process") == "process";
+    assert!(!(external && wait_mode), "sink=process measures starts only");
     let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
         ("events".into(), partitions),
         ("events.webhooks".into(), 1),
@@ -170,14 +185,22 @@ async fn main() {
     );
 
     // Phase 2: one sink instance (already running in wait mode).
+    let mut child = None;
     let sink = match sink {
-        Some(s) => s,
+        Some(s) => Some(s),
+        None if external => {
+            child = Some(spawn_sink(&ingest, &arg("sink_cpu", "0")));
+            None
+        }
         None => {
             let s = TestDaemon::start_with(&b, &extra("sink"), None).await;
             assert!(s.daemon.wait_ready(Duration::from_secs(30)).await);
-            s
+            Some(s)
         }
     };
+    let sink_pid = child.as_ref().map(|c: &std::process::Child| c.id().to_string());
+    let sink_cpu = || sink_pid.as_deref().map(cpu_secs_of);
+    let mut sink_cpu0 = None;
     let done = |c: &ConductorDouble| {
         if wait_mode {
             c.tasks_with_status("COMPLETED")
@@ -191,6 +214,9 @@ async fn main() {
         let k = done(&c);
         if k >= total || Instant::now() > deadline {
             break;
+        }
+        if k > 0 && sink_cpu0.is_none() {
+            sink_cpu0 = sink_cpu();
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -214,9 +240,50 @@ async fn main() {
         if wait_mode { ", ingest" } else { "" },
         (k - k0) as f64 / cpu.max(0.001)
     );
+    if let (Some(now), Some(then)) = (sink_cpu(), sink_cpu0) {
+        let used = now - then;
+        println!(
+            "sink process: {used:.2} s of CPU over {secs:.2} s = {:.2} cores, {:.0} µs of CPU per start",
+            used / secs,
+            used * 1e6 / (k - k0).max(1) as f64
+        );
+    }
     if !wait_mode {
         println!("duplicates: {}", c.started_count().saturating_sub(total));
     }
-    sink.stop().await;
+    if let Some(s) = sink {
+        s.stop().await;
+    }
+    if let Some(mut c) = child {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
     ingest.stop().await;
+}
+
+/// The sink as its own `hookd` process on the ingest daemon's cluster and config topic, pinned
+/// to `cpu`.
+fn spawn_sink(ingest: &TestDaemon, cpu: &str) -> std::process::Child {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let text = ingest
+        .config_text
+        .replace("role = \"ingest\"", "role = \"sink\"")
+        .replace(
+            &ingest.state_dir.path().display().to_string(),
+            &dir.display().to_string(),
+        );
+    let path = dir.join("hookd.toml");
+    std::fs::write(&path, text).unwrap();
+    let bin = std::env::var("HOOKD_BIN").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/hookd").to_string()
+    });
+    std::process::Command::new("taskset")
+        .args(["-c", cpu, &bin, "--config"])
+        .arg(&path)
+        .env(
+            "RUST_LOG",
+            std::env::var("SINK_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .spawn()
+        .unwrap_or_else(|e| panic!("{bin}: {e}"))
 }
