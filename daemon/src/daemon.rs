@@ -187,6 +187,21 @@ impl Daemon {
         }
         background.spawn(sync.clone().run(consumer, ready_tx, shutdown_rx.clone()));
         {
+            // a producer that failed fatally is replaced (`EventPublisher::replace_if_fatal`)
+            let (publisher, cfg, bootstrap) = (publisher.clone(), cfg.clone(), bootstrap.clone());
+            let mut s = shutdown_rx.clone();
+            background.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = s.changed() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                            publisher.replace_if_fatal(|| kafka::event_producer(&cfg, &bootstrap));
+                        }
+                    }
+                }
+            });
+        }
+        {
             let h = metrics.clone();
             let mut s = shutdown_rx.clone();
             background.spawn(async move {
@@ -405,6 +420,13 @@ impl Daemon {
             .unwrap_or_default()
     }
 
+    /// Makes librdkafka fail the events producer fatally, as a broker's out-of-order sequence
+    /// would (tests only).
+    #[cfg(feature = "testing")]
+    pub fn inject_events_producer_fatal_error(&self) {
+        self.state.publisher.producer().inject_fatal_error();
+    }
+
     /// Waits until the registry has caught up with the config topic (or `timeout` passes).
     pub async fn wait_ready(&self, timeout: Duration) -> bool {
         let mut r = self.state.ready.clone();
@@ -436,7 +458,7 @@ impl Daemon {
         if let Some(t) = self.sink_thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
-        let p = self.state.publisher.producer().clone();
+        let p = self.state.publisher.producer();
         let _ = tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(5))).await;
         while self.background.join_next().await.is_some() {}
         drop(self.embedded.take());

@@ -64,7 +64,7 @@ pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
 /// De-duplication records read back from `<topic>.starts` when taking partitions (each
 /// takeover reads at most `sink.dedup_index_entries`).
 pub const SINK_TAKEOVER_RECORDS_TOTAL: &str = "hookd_sink_takeover_records_total";
-/// Kafka producers replaced after a fatal error (label `producer`: `sink`).
+/// Kafka producers replaced after a fatal error (label `producer`: `events`, `sink`).
 pub const KAFKA_PRODUCER_REBUILDS_TOTAL: &str = "hookd_kafka_producer_rebuilds_total";
 /// Events of this instance's partitions being processed right now.
 pub const SINK_IN_FLIGHT_EVENTS: &str = "hookd_sink_in_flight_events";
@@ -351,6 +351,9 @@ pub fn init_series(s: &Series) {
         metrics::counter!(SINK_TAKEOVER_RECORDS_TOTAL).absolute(0);
         metrics::gauge!(SINK_IN_FLIGHT_EVENTS).set(0.0);
         metrics::counter!(KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "sink").absolute(0);
+    }
+    if s.ingest {
+        metrics::counter!(KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "events").absolute(0);
     }
 }
 

@@ -67,7 +67,10 @@ async fn main() {
     let in_flight = arg("in_flight", "");
     let wait_mode = mode == "wait";
     let external = arg("sink", "in-process") == "process";
-    assert!(!(external && wait_mode), "sink=process measures starts only");
+    assert!(
+        !(external && wait_mode),
+        "sink=process measures starts only"
+    );
     let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
         ("events".into(), partitions),
         ("events.webhooks".into(), 1),
@@ -198,7 +201,9 @@ async fn main() {
             Some(s)
         }
     };
-    let sink_pid = child.as_ref().map(|c: &std::process::Child| c.id().to_string());
+    let sink_pid = child
+        .as_ref()
+        .map(|c: &std::process::Child| c.id().to_string());
     let sink_cpu = || sink_pid.as_deref().map(cpu_secs_of);
     let mut sink_cpu0 = None;
     let done = |c: &ConductorDouble| {

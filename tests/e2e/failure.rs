@@ -115,3 +115,60 @@ async fn brokers_going_down_turn_acks_into_503_and_back() {
     }
     d.stop().await;
 }
+
+/// A fatal error of the events producer (an idempotent producer that got an out-of-order
+/// sequence produces nothing more) does not stop ingestion: the producer is replaced and
+/// signed events are accepted again, each only after Kafka acknowledged it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatal_producer_error_replaces_the_events_producer() {
+    let d = TestDaemon::start(static_hook()).await;
+    let c = http1_client();
+    let post = |n: u32| {
+        let body = format!("{{\"n\":{n}}}");
+        c.post(format!("{}/webhook/gh", d.http_url()))
+            .header(
+                "X-Hub-Signature-256",
+                sign::github_sha256(SECRET.as_bytes(), body.as_bytes()),
+            )
+            .body(body)
+            .send()
+    };
+    assert_eq!(post(0).await.unwrap().status(), 200);
+    d.daemon.inject_events_producer_fatal_error();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 1;
+    let mut refused = 0;
+    loop {
+        match post(n).await.unwrap().status().as_u16() {
+            200 => break,
+            503 => refused += 1,
+            s => panic!("unexpected {s}"),
+        }
+        assert!(Instant::now() < deadline, "ingestion never recovered");
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m = d.metrics_text().await;
+    assert_eq!(
+        metric(
+            &m,
+            "hookd_kafka_producer_rebuilds_total",
+            &[("producer", "events")]
+        ),
+        1.0
+    );
+    // the accepted events are in the topic: the first and the one after the replacement
+    let recs = consume_all(&d.bootstrap(), "events", 2, Duration::from_secs(20));
+    let bodies: Vec<String> = recs
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.value).into_owned())
+        .collect();
+    assert!(bodies.contains(&"{\"n\":0}".to_string()), "{bodies:?}");
+    assert!(bodies.contains(&format!("{{\"n\":{n}}}")), "{bodies:?}");
+    assert_eq!(
+        recs.len(),
+        2,
+        "the {refused} refused requests published nothing"
+    );
+    d.stop().await;
+}

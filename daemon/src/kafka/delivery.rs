@@ -111,6 +111,30 @@ impl EventProducer {
         Ok(EventProducer { inner })
     }
 
+    /// librdkafka's fatal error, if the producer has one (it produces nothing more).
+    pub fn fatal_error(&self) -> Option<String> {
+        use rdkafka::producer::Producer;
+        self.inner
+            .producer
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{code:?}: {reason}"))
+    }
+
+    /// Raises a fatal error through librdkafka's own test hook (tests only).
+    #[cfg(feature = "testing")]
+    pub fn inject_fatal_error(&self) {
+        use rdkafka::producer::Producer;
+        // SAFETY: the producer's live client; the reason is a NUL-terminated literal
+        unsafe {
+            rdsys::rd_kafka_test_fatal_error(
+                self.inner.producer.client().native_ptr(),
+                rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                c"injected by a test".as_ptr(),
+            );
+        }
+    }
+
     /// Queues `record`; the receiver gets its delivery report. On failure (queue full, …) the
     /// record comes back.
     #[allow(clippy::result_large_err)]

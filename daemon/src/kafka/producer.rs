@@ -5,7 +5,7 @@
 //! hookd) and by librdkafka's own queue limits; when either is full the request is answered 503
 //! instead of waiting unboundedly.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -34,7 +34,8 @@ pub enum PublishError {
 /// Publishes verified events to the events topic.
 #[derive(Clone)]
 pub struct EventPublisher {
-    producer: EventProducer,
+    /// Replaced after a fatal error ([`EventPublisher::replace_if_fatal`]).
+    producer: Arc<RwLock<EventProducer>>,
     topic: Arc<str>,
     ack_timeout: Duration,
     acks: Arc<AckTracker>,
@@ -62,7 +63,7 @@ impl EventPublisher {
     /// Wraps a configured producer.
     pub fn new(producer: EventProducer, topic: &str, ack_timeout: Duration) -> Self {
         Self {
-            producer,
+            producer: Arc::new(RwLock::new(producer)),
             topic: topic.into(),
             ack_timeout,
             acks: Arc::default(),
@@ -74,9 +75,33 @@ impl EventPublisher {
         &self.acks
     }
 
-    /// The underlying producer (for flushing on shutdown).
-    pub fn producer(&self) -> &EventProducer {
-        &self.producer
+    /// The producer in use (for flushing on shutdown).
+    pub fn producer(&self) -> EventProducer {
+        self.producer.read().unwrap().clone()
+    }
+
+    /// Replaces the producer with `make()` if librdkafka reported a fatal error on it (an
+    /// idempotent producer that got, e.g., an out-of-order sequence produces nothing more:
+    /// without a new one every request would be answered 503 until a restart). Requests whose
+    /// events were in flight on the old one get 503 and are resent by their providers.
+    /// Returns whether it replaced it.
+    pub fn replace_if_fatal(&self, make: impl FnOnce() -> Result<EventProducer, String>) -> bool {
+        let Some(reason) = self.producer().fatal_error() else {
+            return false;
+        };
+        match make() {
+            Ok(p) => {
+                tracing::error!(%reason, "the events producer failed fatally; replaced by a new one");
+                *self.producer.write().unwrap() = p;
+                metrics::counter!(m::KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "events")
+                    .increment(1);
+                true
+            }
+            Err(e) => {
+                tracing::error!(%reason, error = %e, "the events producer failed fatally and a new one cannot be created");
+                false
+            }
+        }
     }
 
     /// Sends one event and waits for its delivery report, at most `kafka.ack_timeout_ms` in all.
@@ -108,8 +133,9 @@ impl EventPublisher {
         let deadline = start + self.ack_timeout;
         let key = ev.record_key();
         let mut record = event_record(&self.topic, &ev, &key);
+        let producer = self.producer();
         let fut = loop {
-            match self.producer.send(record) {
+            match producer.send(record) {
                 Ok(f) => break f,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     if Instant::now() + Duration::from_millis(5) >= deadline {
@@ -128,7 +154,7 @@ impl EventPublisher {
             // The report may be in librdkafka's queue with its serving task not yet run (a
             // saturated runtime): serve the queue here before calling it a timeout.
             Err(_) => {
-                self.producer.serve_now();
+                producer.serve_now();
                 match fut.try_recv() {
                     Ok(r) => Some(Ok(r)),
                     Err(tokio::sync::oneshot::error::TryRecvError::Closed) => Some(Err(())),
