@@ -28,6 +28,7 @@
 #                         committed offsets minus KEEP_EVENTS (events), to the newest KEEP_STARTS
 #                         (.starts, per partition) and KEEP_HISTORY (.history); 0: count only
 #                         (nisshi's memory storage then keeps every record: ~8 KB RSS per event)
+#   DISRUPT=1             0: no kills or rebalances (to measure the sustainable rate)
 #   KEEP_EVENTS=10000     events kept below the committed offset, per partition
 #   DEDUP_INDEX_ENTRIES=20000  the sinks' sink.dedup_index_entries
 #   KEEP_STARTS=DEDUP_INDEX_ENTRIES+5000   .starts records kept per partition (must exceed it)
@@ -53,6 +54,7 @@ PNG=${PNG:-$OUT/soak.png}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-60m}
 BROKER=${BROKER:-nisshi}
 RETAIN=${RETAIN:-1}
+DISRUPT=${DISRUPT:-1}
 KEEP_EVENTS=${KEEP_EVENTS:-10000}
 DEDUP_INDEX_ENTRIES=${DEDUP_INDEX_ENTRIES:-20000}
 KEEP_STARTS=${KEEP_STARTS:-$((DEDUP_INDEX_ENTRIES + 5000))}
@@ -233,6 +235,7 @@ RETAIN_ARGS=()
   --dir "$OUT/tally" --csv "$OUT/retention.csv" "${RETAIN_ARGS[@]}" >"$OUT/logs/retain.log" 2>&1 &
 BG_PIDS+=($!)
 RETAINER=$!
+echo $RETAINER >"$OUT/pids/harness-retain.pid" # sampled (RSS) like the instances
 if [ "$RETAIN" = 1 ]; then
   log "retention emulation: DeleteRecords every 10 s (events: committed - $KEEP_EVENTS; .starts: newest $KEEP_STARTS; .history: newest $KEEP_HISTORY)"
 else
@@ -269,6 +272,7 @@ log "load: $EVENTS events + redeliveries = $REQUESTS requests at $RATE/s ≈ ${D
   --run-id "$RUN_ID" --out "$OUT" >"$OUT/logs/load.log" 2>&1 &
 LOAD=$!
 BG_PIDS+=($LOAD)
+echo $LOAD >"$OUT/pids/harness-load.pid"
 mark "load started"
 at() { # fraction of the load's duration: sleeps until then
   local target; target=$(python3 -c "print(int($1 * $DURATION))")
@@ -278,13 +282,18 @@ at() { # fraction of the load's duration: sleeps until then
   done
 }
 LOAD_T0=$(date +%s)
-at 0.25; mark "kill -9 sink-2"; stop sink-2 9
-sleep 20; mark "restart sink-2"; start sink-2 sink
-at 0.45; mark "kill -9 ingest-2"; stop ingest-2 9
-sleep 5; mark "restart ingest-2"; start ingest-2 ingest
-at 0.60; mark "start sink-3 (rebalance)"; start sink-3 sink
-at 0.75; mark "stop sink-3 (rebalance)"; stop sink-3 TERM
+if [ "$DISRUPT" = 1 ]; then
+  at 0.25; mark "kill -9 sink-2"; stop sink-2 9
+  sleep 20; mark "restart sink-2"; start sink-2 sink
+  at 0.45; mark "kill -9 ingest-2"; stop ingest-2 9
+  sleep 5; mark "restart ingest-2"; start ingest-2 ingest
+  at 0.60; mark "start sink-3 (rebalance)"; start sink-3 sink
+  at 0.75; mark "stop sink-3 (rebalance)"; stop sink-3 TERM
+else
+  log "DISRUPT=0: no kills, no rebalances (a steady-rate measurement)"
+fi
 wait "$LOAD" || log "the load exited with $?"
+rm -f "$OUT/pids/harness-load.pid"
 mark "load finished"
 cat "$OUT/logs/load.log"
 
@@ -293,6 +302,7 @@ cat "$OUT/logs/load.log"
 sleep 5 # a last sample after the drain
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
+rm -f "$OUT/pids/harness-retain.pid"
 kill "$RETAINER" 2>/dev/null || true # a last pass, then the tally is saved
 wait "$RETAINER" 2>/dev/null || log "the retention emulation exited with $?: $(tail -3 "$OUT/logs/retain.log")"
 "$BIN/soak" report --dir "$OUT" --tally "$OUT/tally" --conductor "$CONDUCTOR" --brokers "$BROKERS" \

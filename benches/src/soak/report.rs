@@ -90,7 +90,11 @@ pub fn assignments(logs: &Path) -> Vec<(u64, String, i64, u64)> {
                     t,
                     inst.clone(),
                     v["fields"]["partition"].as_i64().unwrap_or(-1),
-                    v["fields"]["records"].as_u64().unwrap_or(0),
+                    // `read` since the bounded index (`records` before)
+                    v["fields"]["read"]
+                        .as_u64()
+                        .or_else(|| v["fields"]["records"].as_u64())
+                        .unwrap_or(0),
                 ));
             }
         }
@@ -111,7 +115,8 @@ pub struct Takeover {
     pub takeover_secs: Option<f64>,
     /// Partition assignments it caused.
     pub assignments: usize,
-    /// Most idempotency records one assignment read.
+    /// Most de-duplication records one assignment read back (bounded by
+    /// `sink.dedup_index_entries`).
     pub max_records_loaded: u64,
 }
 
@@ -235,7 +240,10 @@ pub async fn figures(
         _ => Tally::new(run),
     };
     if tally.run != run {
-        return Err(format!("the tally is of run {:08x}, not {run:08x}", tally.run));
+        return Err(format!(
+            "the tally is of run {:08x}, not {run:08x}",
+            tally.run
+        ));
     }
     let (b, t) = (brokers.to_string(), topic.to_string());
     let tally = tokio::task::spawn_blocking(move || {

@@ -297,7 +297,10 @@ impl Reader {
     pub fn new(brokers: &str, events_topic: &str) -> Result<Self, String> {
         let consumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
-            .set("group.id", format!("hookd-soak-tally-{}", fastrand::u64(..)))
+            .set(
+                "group.id",
+                format!("hookd-soak-tally-{}", fastrand::u64(..)),
+            )
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
             .set("auto.offset.reset", "earliest")
@@ -431,7 +434,7 @@ pub struct RetainConfig {
 pub fn cuts(
     k: Kind,
     cfg: &RetainConfig,
-    marks: &Marks,
+    marks: &[(i32, i64, i64)],
     next: &BTreeMap<i32, i64>,
     committed: &BTreeMap<i32, i64>,
 ) -> Vec<(i32, i64)> {
@@ -454,7 +457,11 @@ pub fn cuts(
     out
 }
 
-fn committed(c: &BaseConsumer, topic: &str, marks: &Marks) -> Result<BTreeMap<i32, i64>, String> {
+fn committed(
+    c: &BaseConsumer,
+    topic: &str,
+    marks: &[(i32, i64, i64)],
+) -> Result<BTreeMap<i32, i64>, String> {
     let mut tpl = TopicPartitionList::new();
     for (p, ..) in marks {
         tpl.add_partition(topic, *p);
@@ -520,7 +527,10 @@ pub async fn run(cfg: RetainConfig, stop: &AtomicBool) -> Result<(), String> {
             let k = kind(&cfg.topic, topic);
             let tt = &tally.topics[topic];
             let t = unix_ms();
-            rows += &format!("{t},deleted:{topic},{}\n{t},held:{topic},{}\n", tt.deleted, tt.held);
+            rows += &format!(
+                "{t},deleted:{topic},{}\n{t},held:{topic},{}\n",
+                tt.deleted, tt.held
+            );
             if cfg.dry_run || stopping || k == Kind::Keep {
                 continue;
             }
