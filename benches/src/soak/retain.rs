@@ -570,6 +570,12 @@ pub async fn run(cfg: RetainConfig, stop: &AtomicBool) -> Result<(), String> {
                 Err(e) => eprintln!("retain: delete_records {topic}: {e}"),
             }
         }
+        // how long counting and trimming took: a slow pass means a busy broker (or a cause of one)
+        rows += &format!(
+            "{},retain_pass_ms,{}\n",
+            unix_ms(),
+            t0.elapsed().as_millis()
+        );
         csv.write_all(rows.as_bytes())
             .map_err(|e| rw_err(&cfg.csv, e))?;
         if stopping || last_save.elapsed() > Duration::from_secs(60) {
