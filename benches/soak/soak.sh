@@ -34,7 +34,8 @@
 #   KEEP_STARTS=DEDUP_INDEX_ENTRIES+5000   .starts records kept per partition (must exceed it)
 #   KEEP_HISTORY=10000    .history records kept (history_size is 10 per webhook)
 #
-# Short run:  EVENTS=60000 RATE=100 CONDUCTOR_LATENCY_MS=0 DRAIN_TIMEOUT=15m benches/soak/soak.sh
+# Short run:  EVENTS=200000 RATE=1500 CONDUCTOR_LATENCY_MS=20 DRAIN_TIMEOUT=10m benches/soak/soak.sh
+# The 5M run and why its rate: benches/RESULTS.md, "Soak".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
