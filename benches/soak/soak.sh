@@ -23,8 +23,19 @@
 #   PNG=$OUT/soak.png     where the plot goes (e.g. benches/soak.png)
 #   DRAIN_TIMEOUT=60m     how long to wait for the sinks after the load
 #   BROKER=nisshi         or "mock": librdkafka's mock cluster inside a separate hookd process
+#   RETAIN=1              retention emulation (`soak retain`, src/soak/retain.rs): every 10 s,
+#                         count every new record, then DeleteRecords below the sink group's
+#                         committed offsets minus KEEP_EVENTS (events), to the newest KEEP_STARTS
+#                         (.starts, per partition) and KEEP_HISTORY (.history); 0: count only
+#                         (nisshi's memory storage then keeps every record: ~8 KB RSS per event)
+#   DISRUPT=1             0: no kills or rebalances (to measure the sustainable rate)
+#   KEEP_EVENTS=10000     events kept below the committed offset, per partition
+#   DEDUP_INDEX_ENTRIES=20000  the sinks' sink.dedup_index_entries
+#   KEEP_STARTS=DEDUP_INDEX_ENTRIES+5000   .starts records kept per partition (must exceed it)
+#   KEEP_HISTORY=10000    .history records kept (history_size is 10 per webhook)
 #
-# Short run:  EVENTS=60000 RATE=100 CONDUCTOR_LATENCY_MS=0 DRAIN_TIMEOUT=15m benches/soak/soak.sh
+# Short run:  EVENTS=200000 RATE=1500 CONDUCTOR_LATENCY_MS=20 DRAIN_TIMEOUT=10m benches/soak/soak.sh
+# The 5M run and why its rate: benches/RESULTS.md, "Soak".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -43,6 +54,15 @@ OUT=${OUT:-target/soak/$(date +%Y%m%d-%H%M%S)}
 PNG=${PNG:-$OUT/soak.png}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-60m}
 BROKER=${BROKER:-nisshi}
+RETAIN=${RETAIN:-1}
+DISRUPT=${DISRUPT:-1}
+KEEP_EVENTS=${KEEP_EVENTS:-10000}
+DEDUP_INDEX_ENTRIES=${DEDUP_INDEX_ENTRIES:-20000}
+KEEP_STARTS=${KEEP_STARTS:-$((DEDUP_INDEX_ENTRIES + 5000))}
+KEEP_HISTORY=${KEEP_HISTORY:-10000}
+if [ "$KEEP_STARTS" -le "$DEDUP_INDEX_ENTRIES" ]; then
+  echo "KEEP_STARTS ($KEEP_STARTS) must exceed DEDUP_INDEX_ENTRIES ($DEDUP_INDEX_ENTRIES)" >&2; exit 1
+fi
 TOPIC=hookd.events
 BIN=$ROOT/target/release
 
@@ -157,6 +177,7 @@ topic = "$TOPIC"
 partitions = $PARTITIONS
 [sink]
 group_id = "hookd-sink"
+dedup_index_entries = $DEDUP_INDEX_ENTRIES
 [conductor]
 url = "$CONDUCTOR/api"
 
@@ -207,8 +228,23 @@ log "instances up: ingest-1 $(url ingest-1), ingest-2 $(url ingest-2), sink-1, s
   --conductor "$CONDUCTOR" --out "$OUT/samples.csv" >"$OUT/logs/sampler.log" 2>&1 &
 BG_PIDS+=($!)
 SAMPLER=$!
+# --- the retention emulation (and the tally of everything produced) -------------------------
+RETAIN_ARGS=()
+[ "$RETAIN" = 1 ] || RETAIN_ARGS+=(--dry-run)
+"$BIN/soak" retain --brokers "$BROKERS" --topic "$TOPIC" --run-id "$RUN_ID" \
+  --keep-events "$KEEP_EVENTS" --keep-starts "$KEEP_STARTS" --keep-history "$KEEP_HISTORY" \
+  --dir "$OUT/tally" --csv "$OUT/retention.csv" "${RETAIN_ARGS[@]}" >"$OUT/logs/retain.log" 2>&1 &
+BG_PIDS+=($!)
+RETAINER=$!
+echo $RETAINER >"$OUT/pids/harness-retain.pid" # sampled (RSS) like the instances
+if [ "$RETAIN" = 1 ]; then
+  log "retention emulation: DeleteRecords every 10 s (events: committed - $KEEP_EVENTS; .starts: newest $KEEP_STARTS; .history: newest $KEEP_HISTORY)"
+else
+  log "retention emulation OFF (RETAIN=0): records are counted, none deleted"
+fi
 sleep 5 # let the sink group settle before the load
 kill -0 "$SAMPLER" 2>/dev/null || { log "the sampler died:"; cat "$OUT/logs/sampler.log"; exit 1; }
+kill -0 "$RETAINER" 2>/dev/null || { log "the retention emulation died:"; cat "$OUT/logs/retain.log"; exit 1; }
 
 # --- the rate -------------------------------------------------------------------------------
 if [ -z "$RATE" ]; then
@@ -237,6 +273,7 @@ log "load: $EVENTS events + redeliveries = $REQUESTS requests at $RATE/s ≈ ${D
   --run-id "$RUN_ID" --out "$OUT" >"$OUT/logs/load.log" 2>&1 &
 LOAD=$!
 BG_PIDS+=($LOAD)
+echo $LOAD >"$OUT/pids/harness-load.pid"
 mark "load started"
 at() { # fraction of the load's duration: sleeps until then
   local target; target=$(python3 -c "print(int($1 * $DURATION))")
@@ -246,13 +283,18 @@ at() { # fraction of the load's duration: sleeps until then
   done
 }
 LOAD_T0=$(date +%s)
-at 0.25; mark "kill -9 sink-2"; stop sink-2 9
-sleep 20; mark "restart sink-2"; start sink-2 sink
-at 0.45; mark "kill -9 ingest-2"; stop ingest-2 9
-sleep 5; mark "restart ingest-2"; start ingest-2 ingest
-at 0.60; mark "start sink-3 (rebalance)"; start sink-3 sink
-at 0.75; mark "stop sink-3 (rebalance)"; stop sink-3 TERM
+if [ "$DISRUPT" = 1 ]; then
+  at 0.25; mark "kill -9 sink-2"; stop sink-2 9
+  sleep 20; mark "restart sink-2"; start sink-2 sink
+  at 0.45; mark "kill -9 ingest-2"; stop ingest-2 9
+  sleep 5; mark "restart ingest-2"; start ingest-2 ingest
+  at 0.60; mark "start sink-3 (rebalance)"; start sink-3 sink
+  at 0.75; mark "stop sink-3 (rebalance)"; stop sink-3 TERM
+else
+  log "DISRUPT=0: no kills, no rebalances (a steady-rate measurement)"
+fi
 wait "$LOAD" || log "the load exited with $?"
+rm -f "$OUT/pids/harness-load.pid"
 mark "load finished"
 cat "$OUT/logs/load.log"
 
@@ -261,5 +303,9 @@ cat "$OUT/logs/load.log"
 sleep 5 # a last sample after the drain
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
-"$BIN/soak" report --dir "$OUT" --conductor "$CONDUCTOR" --brokers "$BROKERS" --topic "$TOPIC" --png "$PNG"
+rm -f "$OUT/pids/harness-retain.pid"
+kill "$RETAINER" 2>/dev/null || true # a last pass, then the tally is saved
+wait "$RETAINER" 2>/dev/null || log "the retention emulation exited with $?: $(tail -3 "$OUT/logs/retain.log")"
+"$BIN/soak" report --dir "$OUT" --tally "$OUT/tally" --conductor "$CONDUCTOR" --brokers "$BROKERS" \
+  --topic "$TOPIC" --png "$PNG"
 log "run directory: $OUT"

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use hookd_benches::options;
 use hookd_benches::shapes::Provider;
-use hookd_benches::soak::{load, plot, report, sample};
+use hookd_benches::soak::{load, plot, report, retain, sample};
 use hookd_benches::webhooks::Webhook;
 
 /// The soak benchmark's parts.
@@ -86,6 +86,46 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Retention emulation (nisshi's memory storage keeps every record): every --every, count
+    /// every new record of every topic (the tally), then delete what a real Kafka's retention
+    /// would have deleted, never past what was counted; until SIGTERM (then a last pass, and
+    /// the tally is saved to --dir). See `src/soak/retain.rs`.
+    Retain {
+        /// Kafka bootstrap servers.
+        #[arg(long)]
+        brokers: String,
+        /// Events topic.
+        #[arg(long, default_value = "hookd.events")]
+        topic: String,
+        /// The sinks' consumer group.
+        #[arg(long, default_value = "hookd-sink")]
+        group: String,
+        /// Run id, 8 hex digits (the tally counts this run's sequence numbers).
+        #[arg(long)]
+        run_id: String,
+        /// Interval between passes.
+        #[arg(long, value_parser = options::duration, default_value = "10s")]
+        every: Duration,
+        /// Events kept below the sink group's committed offset, per partition.
+        #[arg(long, default_value_t = 10_000)]
+        keep_events: i64,
+        /// Newest `<topic>.starts` records kept per partition (must exceed the sinks'
+        /// `sink.dedup_index_entries`).
+        #[arg(long, default_value_t = 25_000)]
+        keep_starts: i64,
+        /// Newest `<topic>.history` records kept.
+        #[arg(long, default_value_t = 10_000)]
+        keep_history: i64,
+        /// Count only, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where the tally is saved.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Series CSV (appended): records deleted and held per topic.
+        #[arg(long)]
+        csv: PathBuf,
+    },
     /// Wait until the sink group's lag is 0 (exit 1 after --timeout).
     WaitDrain {
         /// Kafka bootstrap servers.
@@ -118,6 +158,10 @@ enum Cmd {
         /// Where the PNG goes.
         #[arg(long)]
         png: PathBuf,
+        /// The tally saved by `soak retain` (default: DIR/tally); without one, every topic is
+        /// read from its low watermark.
+        #[arg(long)]
+        tally: Option<PathBuf>,
         /// TrueType font for the plot's text.
         #[arg(
             long,
@@ -137,6 +181,22 @@ fn webhook(s: &str) -> Result<Webhook, String> {
         }),
         _ => Err(format!("--webhook {s}: expected github:ID:SECRET")),
     }
+}
+
+/// A flag that turns true on SIGTERM or Ctrl-C.
+fn stop_on_term() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        s2.store(true, Ordering::Relaxed);
+    });
+    stop
 }
 
 async fn main_async(args: Args) -> Result<(), String> {
@@ -182,18 +242,7 @@ async fn main_async(args: Args) -> Result<(), String> {
             every,
             out,
         } => {
-            let stop = Arc::new(AtomicBool::new(false));
-            let s2 = stop.clone();
-            tokio::spawn(async move {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("SIGTERM handler");
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-                s2.store(true, Ordering::Relaxed);
-            });
+            let stop = stop_on_term();
             let cfg = sample::SampleConfig {
                 pids,
                 brokers,
@@ -204,6 +253,35 @@ async fn main_async(args: Args) -> Result<(), String> {
                 out,
             };
             sample::run(cfg, &stop).await?;
+        }
+        Cmd::Retain {
+            brokers,
+            topic,
+            group,
+            run_id,
+            every,
+            keep_events,
+            keep_starts,
+            keep_history,
+            dry_run,
+            dir,
+            csv,
+        } => {
+            let cfg = retain::RetainConfig {
+                brokers,
+                topic,
+                group,
+                run: u32::from_str_radix(&run_id, 16)
+                    .map_err(|_| format!("--run-id {run_id}: 8 hex digits"))?,
+                every,
+                keep_events,
+                keep_starts,
+                keep_history,
+                dry_run,
+                dir,
+                csv,
+            };
+            retain::run(cfg, &stop_on_term()).await?;
         }
         Cmd::WaitDrain {
             brokers,
@@ -240,9 +318,12 @@ async fn main_async(args: Args) -> Result<(), String> {
             brokers,
             topic,
             png,
+            tally,
             font,
         } => {
-            let (f, samples, events) = report::figures(&dir, &conductor, &brokers, &topic).await?;
+            let tally = tally.unwrap_or_else(|| dir.join("tally"));
+            let (f, samples, events) =
+                report::figures(&dir, Some(&tally), &conductor, &brokers, &topic).await?;
             let md = report::markdown(&f);
             std::fs::write(dir.join("summary.md"), &md).map_err(|e| e.to_string())?;
             std::fs::write(

@@ -106,6 +106,29 @@ struct Second {
     failed: u64,
     retried: u64,
     latency: Option<Histogram<u64>>,
+    /// The second's p99 once its histogram is dropped (memory stays bounded over an hour).
+    p99_ms: Option<f64>,
+}
+
+/// Seconds kept with a histogram: a request finishing later than this after its second began
+/// (beyond 3 tries × the timeout) is not in that second's p99.
+const OPEN_SECONDS: usize = 60;
+
+impl Second {
+    fn p99(&self) -> f64 {
+        self.p99_ms.unwrap_or_else(|| {
+            self.latency
+                .as_ref()
+                .map(|h| h.value_at_quantile(0.99) as f64 / 1000.0)
+                .unwrap_or(0.0)
+        })
+    }
+
+    fn close(&mut self) {
+        if let Some(h) = self.latency.take() {
+            self.p99_ms = Some(h.value_at_quantile(0.99) as f64 / 1000.0);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -116,6 +139,8 @@ struct Totals {
     redeliveries_sent: u64,
     redeliveries_ok: u64,
     failed_events: u64,
+    /// Seconds below this are closed (their histograms dropped).
+    closed: usize,
 }
 
 struct Shared {
@@ -252,6 +277,11 @@ async fn worker(sh: Arc<Shared>) {
         if g.seconds.len() <= sec {
             g.seconds.resize_with(sec + 1, Second::default);
         }
+        while g.closed + OPEN_SECONDS < sec {
+            let c = g.closed;
+            g.seconds[c].close();
+            g.closed += 1;
+        }
         let s = &mut g.seconds[sec];
         s.sent += 1;
         s.ok += u64::from(ok);
@@ -317,11 +347,7 @@ pub async fn run(cfg: LoadConfig) -> Result<serde_json::Value, String> {
     let mut csv = Vec::new();
     writeln!(csv, "t_ms,sent,ok,failed,retried,p99_ms").expect("vec write");
     for (s, b) in g.seconds.iter().enumerate() {
-        let p99 = b
-            .latency
-            .as_ref()
-            .map(|h| h.value_at_quantile(0.99) as f64 / 1000.0)
-            .unwrap_or(0.0);
+        let p99 = b.p99();
         writeln!(
             csv,
             "{},{},{},{},{},{p99:.2}",

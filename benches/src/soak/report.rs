@@ -11,7 +11,7 @@ use std::time::UNIX_EPOCH;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::topics::{self, TopicBytes};
+use super::retain::{self, Tally, TopicTally};
 use crate::stats::slope;
 
 /// One time series: `(t_ms, value)`.
@@ -90,7 +90,11 @@ pub fn assignments(logs: &Path) -> Vec<(u64, String, i64, u64)> {
                     t,
                     inst.clone(),
                     v["fields"]["partition"].as_i64().unwrap_or(-1),
-                    v["fields"]["records"].as_u64().unwrap_or(0),
+                    // `read` since the bounded index (`records` before)
+                    v["fields"]["read"]
+                        .as_u64()
+                        .or_else(|| v["fields"]["records"].as_u64())
+                        .unwrap_or(0),
                 ));
             }
         }
@@ -111,7 +115,8 @@ pub struct Takeover {
     pub takeover_secs: Option<f64>,
     /// Partition assignments it caused.
     pub assignments: usize,
-    /// Most idempotency records one assignment read.
+    /// Most de-duplication records one assignment read back (bounded by
+    /// `sink.dedup_index_entries`).
     pub max_records_loaded: u64,
 }
 
@@ -144,23 +149,33 @@ pub struct Figures {
     /// Examples of lost sequence numbers.
     pub lost_examples: Vec<u64>,
     /// Of the lost, those with no record in the events topic (lost before Kafka, i.e. by
-    /// ingest); the others reached Kafka and were lost by the sink.
+    /// ingest); the others reached Kafka and were lost by the sink. From the tally, which read
+    /// every record before the retention emulation deleted it.
     pub lost_before_kafka: u64,
+    /// Non-empty when `lost_before_kafka` cannot be known (records deleted unread).
+    pub lost_unknown: String,
     /// Events started although never answered 2xx (a 2xx lost on the way, or a timeout).
     pub started_not_acked: u64,
     /// Workflow starts beyond the first for one correlation id.
     pub duplicate_starts: u64,
     /// History entries of the run.
     pub history_entries: u64,
-    /// History entries beyond the first for one event.
+    /// History entries a user sees beyond the first for one event: distinct event ids beyond
+    /// the first per sequence number (the history view collapses records with one event id).
     pub duplicate_history: u64,
+    /// History records beyond the first per sequence number, whatever their event ids (the
+    /// sink writes entries at least once: the same event id again is not a duplicate entry).
+    pub duplicate_history_records: u64,
     /// Events answered 2xx with no history entry.
     pub acked_without_history: u64,
-    /// Topics read back.
-    pub topics: BTreeMap<String, TopicBytes>,
-    /// Sum of all topics' bytes per distinct 2xx'd event.
+    /// Every topic: records and bytes produced (counted before any trim), deleted by the
+    /// retention emulation, held by the broker at the end.
+    pub topics: BTreeMap<String, TopicTally>,
+    /// Key + value + header bytes of every record produced to every topic, per distinct 2xx'd
+    /// event.
     pub broker_bytes_per_event: f64,
-    /// Broker RSS growth per distinct 2xx'd event, bytes (in-memory broker).
+    /// Broker RSS growth (largest sample − first) per distinct 2xx'd event, bytes (in-memory
+    /// broker; with the retention emulation, what it holds stays bounded).
     pub broker_rss_bytes_per_event: Option<f64>,
     /// RSS per instance.
     pub rss: Vec<Rss>,
@@ -181,6 +196,7 @@ pub struct Figures {
 #[allow(clippy::too_many_arguments)]
 pub async fn figures(
     dir: &Path,
+    tally_dir: Option<&Path>,
     conductor: &str,
     brokers: &str,
     topic: &str,
@@ -217,22 +233,34 @@ pub async fn figures(
             _ => {}
         }
     }
-    let (b, t, r) = (brokers.to_string(), topic.to_string(), run);
-    let (topics, hist) = tokio::task::spawn_blocking(move || topics::read_all(&b, &t, r))
-        .await
-        .map_err(|e| e.to_string())??;
+    // What was produced: the retention emulation's tally (every record counted before any
+    // trim), then the rest of every topic read the same way; without a tally, everything.
+    let tally = match tally_dir {
+        Some(d) if d.join("tally.json").exists() => Tally::load(d)?,
+        _ => Tally::new(run),
+    };
+    if tally.run != run {
+        return Err(format!(
+            "the tally is of run {:08x}, not {run:08x}",
+            tally.run
+        ));
+    }
+    let (b, t) = (brokers.to_string(), topic.to_string());
+    let tally = tokio::task::spawn_blocking(move || {
+        let mut tally = tally;
+        retain::Reader::new(&b, &t)?.pass_all(&mut tally)?;
+        Ok::<_, String>(tally)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let hist = &tally.history;
     let n_acked = acked.iter().filter(|a| **a == 1).count() as u64;
-    let duplicate_history = hist
-        .per_seq
-        .iter()
-        .map(|c| u64::from(c.saturating_sub(1)))
-        .sum();
     let acked_without_history = acked
         .iter()
         .enumerate()
-        .filter(|(i, a)| **a == 1 && at(&hist.per_seq, *i) == 0)
+        .filter(|(i, a)| **a == 1 && hist.records(*i) == 0)
         .count() as u64;
-    let all_bytes: u64 = topics.values().map(|t| t.bytes).sum();
+    let all_bytes: u64 = tally.topics.values().map(|t| t.bytes).sum();
 
     let samples = read_samples(&dir.join("samples.csv"))?;
     let events = read_events(&dir.join("events.csv"));
@@ -305,14 +333,20 @@ pub async fn figures(
         lost_examples: lost.iter().take(10).copied().collect(),
         lost_before_kafka: lost
             .iter()
-            .filter(|i| at(&hist.events_per_seq, **i as usize) == 0)
+            .filter(|i| at(&tally.events_per_seq, **i as usize) == 0)
             .count() as u64,
+        lost_unknown: if tally.topics.get(topic).is_some_and(|t| t.missed > 0) {
+            "unknown: records of the events topic were deleted before the tally read them".into()
+        } else {
+            String::new()
+        },
         started_not_acked,
         history_entries: hist.entries,
-        duplicate_history,
+        duplicate_history: hist.duplicates(),
+        duplicate_history_records: hist.raw_duplicates(),
         acked_without_history,
         broker_bytes_per_event: all_bytes as f64 / n_acked.max(1) as f64,
-        topics,
+        topics: tally.topics.clone(),
         broker_rss_bytes_per_event,
         rss,
         takeovers,
@@ -373,7 +407,11 @@ pub fn markdown(f: &Figures) -> String {
     );
     row(
         "of the lost: never in the events topic (lost by ingest) / in it (lost by the sink)",
-        format!("{} / {}", f.lost_before_kafka, f.lost - f.lost_before_kafka),
+        if f.lost_unknown.is_empty() {
+            format!("{} / {}", f.lost_before_kafka, f.lost - f.lost_before_kafka)
+        } else {
+            f.lost_unknown.clone()
+        },
     );
     row(
         "started without a 2xx (answer lost or timed out)",
@@ -384,11 +422,15 @@ pub fn markdown(f: &Figures) -> String {
         format!("**{}**", f.duplicate_starts),
     );
     row(
-        "history entries / **duplicates** / 2xx'd events without one",
+        "history records / **duplicate entries** (distinct event ids beyond the first per event) / 2xx'd events without one",
         format!(
             "{} / **{}** / {}",
             f.history_entries, f.duplicate_history, f.acked_without_history
         ),
+    );
+    row(
+        "history records beyond the first per event, any event id (raw; the same event id again is collapsed by the view)",
+        f.duplicate_history_records.to_string(),
     );
     row(
         "Conductor correlation look-ups (recovery checks after takeovers)",
@@ -411,24 +453,33 @@ pub fn markdown(f: &Figures) -> String {
         ),
     );
     row(
-        "broker bytes per event (key+value+headers, all topics)",
+        "broker bytes per event (key+value+headers of every record produced, all topics, counted before any trim)",
         format!("{:.0} B", f.broker_bytes_per_event),
     );
     if let Some(b) = f.broker_rss_bytes_per_event {
-        row("broker RSS growth per event", format!("{b:.0} B"));
+        row(
+            "broker RSS growth (max − first sample) per event",
+            format!("{b:.0} B"),
+        );
     }
     let _ = writeln!(
         s,
-        "\n| topic | records | bytes | bytes/record |\n|---|---|---|---|"
+        "\n| topic | records produced | bytes | bytes/record | deleted by the retention emulation | held at the end |\n|---|---|---|---|---|---|"
     );
     for (name, t) in &f.topics {
         let _ = writeln!(
             s,
-            "| `{name}` | {} | {} | {:.0}{} |",
+            "| `{name}` | {} | {} | {:.0}{} | {} | {} |",
             t.records,
             t.bytes,
             t.bytes as f64 / t.records.max(1) as f64,
-            if t.complete { "" } else { " (incomplete)" }
+            if t.complete && t.missed == 0 {
+                String::new()
+            } else {
+                format!(" (incomplete: {} unread)", t.missed)
+            },
+            t.deleted,
+            t.held
         );
     }
     let _ = writeln!(

@@ -1,38 +1,10 @@
-//! Reads every topic of a hookd deployment back after a soak: records and bytes per topic (key,
-//! value and headers: what the broker stores before its own framing), and the history entries
-//! per event of the soak's run (duplicates are entries beyond the first for one delivery).
+//! The topics of a hookd deployment: their names and partitions, and the bench id in a record
+//! (reading them back and counting is `retain.rs`'s tally).
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
-/// Records and bytes of one topic.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct TopicBytes {
-    /// Records read.
-    pub records: u64,
-    /// Key + value + header bytes.
-    pub bytes: u64,
-    /// Whether every partition was read to its high watermark.
-    pub complete: bool,
-}
-
-/// What the history topic says about the run.
-#[derive(Debug, Default)]
-pub struct HistoryCounts {
-    /// Entries per sequence number of the run (saturating).
-    pub per_seq: Vec<u8>,
-    /// Entries of the run.
-    pub entries: u64,
-    /// Entries of other runs or without a bench id.
-    pub other: u64,
-    /// Records of the events topic per sequence number of the run (saturating): whether an
-    /// event that was never started reached Kafka at all.
-    pub events_per_seq: Vec<u8>,
-}
+use rdkafka::ClientConfig;
 
 fn consumer(brokers: &str) -> Result<BaseConsumer, String> {
     ClientConfig::new()
@@ -53,7 +25,11 @@ fn consumer(brokers: &str) -> Result<BaseConsumer, String> {
 
 /// Topics named `prefix` or `prefix.*`.
 pub fn list(brokers: &str, prefix: &str) -> Result<Vec<String>, String> {
-    let c = consumer(brokers)?;
+    list_with(&consumer(brokers)?, prefix)
+}
+
+/// Topics named `prefix` or `prefix.*`, through an existing client.
+pub fn list_with(c: &BaseConsumer, prefix: &str) -> Result<Vec<String>, String> {
     let md = c
         .fetch_metadata(None, Duration::from_secs(10))
         .map_err(|e| e.to_string())?;
@@ -92,95 +68,6 @@ pub fn partitions(c: &BaseConsumer, topic: &str, t: Duration) -> Result<Vec<i32>
         .find(|x| x.name() == topic)
         .map(|x| x.partitions().iter().map(|p| p.id()).collect())
         .unwrap_or_default())
-}
-
-/// Reads `topic` from the start to its current end; `each` sees every record's value.
-pub fn read(brokers: &str, topic: &str, mut each: impl FnMut(&[u8])) -> Result<TopicBytes, String> {
-    let c = consumer(brokers)?;
-    let t = Duration::from_secs(10);
-    let parts = partitions(&c, topic, t)?;
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = BTreeMap::new();
-    for p in parts {
-        let (low, high) = c.fetch_watermarks(topic, p, t).map_err(|e| e.to_string())?;
-        if high > low {
-            ends.insert(p, high);
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    let mut out = TopicBytes::default();
-    if ends.is_empty() {
-        out.complete = true;
-        return Ok(out);
-    }
-    c.assign(&tpl).map_err(|e| e.to_string())?;
-    let mut last = Instant::now();
-    while !ends.is_empty() && last.elapsed() < Duration::from_secs(30) {
-        match c.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                last = Instant::now();
-                let mut b = m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len);
-                if let Some(h) = m.headers() {
-                    for x in h.iter() {
-                        b += x.key.len() + x.value.map_or(0, <[u8]>::len);
-                    }
-                }
-                out.records += 1;
-                out.bytes += b as u64;
-                each(m.payload().unwrap_or_default());
-                if ends
-                    .get(&m.partition())
-                    .is_some_and(|e| m.offset() + 1 >= *e)
-                {
-                    ends.remove(&m.partition());
-                }
-            }
-            Some(Err(e)) => return Err(format!("{topic}: {e}")),
-            None => {}
-        }
-    }
-    out.complete = ends.is_empty();
-    Ok(out)
-}
-
-/// Every topic of the deployment, and the history entries of run `run`.
-pub fn read_all(
-    brokers: &str,
-    events_topic: &str,
-    run: u32,
-) -> Result<(BTreeMap<String, TopicBytes>, HistoryCounts), String> {
-    let history_topic = format!("{events_topic}.history");
-    let mut hist = HistoryCounts::default();
-    let mut out = BTreeMap::new();
-    for topic in list(brokers, events_topic)? {
-        let is_history = topic == history_topic;
-        let is_events = topic == events_topic;
-        let tb = read(brokers, &topic, |v| {
-            if !is_history && !is_events {
-                return;
-            }
-            match find_bench_id(v) {
-                Some((r, seq)) if r == run => {
-                    let seq = seq as usize;
-                    let counts = if is_history {
-                        hist.entries += 1;
-                        &mut hist.per_seq
-                    } else {
-                        &mut hist.events_per_seq
-                    };
-                    if counts.len() <= seq {
-                        counts.resize(seq + 1, 0);
-                    }
-                    counts[seq] = counts[seq].saturating_add(1);
-                }
-                _ if is_history => hist.other += 1,
-                _ => {}
-            }
-        })?;
-        out.insert(topic, tb);
-    }
-    Ok((out, hist))
 }
 
 #[cfg(test)]
