@@ -12,6 +12,7 @@
 //! or give up the events in hand and commit below the oldest unfinished one.
 
 pub mod conductor;
+pub mod continuity;
 pub mod dedup;
 pub mod history;
 pub mod output;
@@ -54,6 +55,8 @@ struct SinkContext {
     /// Messages read for a worker whose channel was full (its partition is paused meanwhile).
     /// Only the consumer thread touches it (rebalance callbacks run inside its `poll`).
     pending: Mutex<HashMap<i32, VecDeque<OwnedMessage>>>,
+    /// The next offset expected per partition (`continuity.rs`).
+    continuity: Mutex<continuity::Continuity>,
     offsets_tx: std_mpsc::Sender<(i32, i64)>,
     offsets_rx: Mutex<std_mpsc::Receiver<(i32, i64)>>,
     grace: Duration,
@@ -75,8 +78,10 @@ impl ConsumerContext for SinkContext {
                 // read before the revoke: the next owner (maybe this instance again) reads them
                 // again from the committed offset, so they must never reach a later worker
                 let mut pending = self.pending.lock().unwrap();
+                let mut cont = self.continuity.lock().unwrap();
                 for p in &parts {
                     pending.remove(p);
+                    cont.reset(*p);
                 }
             }
             self.stop_workers(&parts);
@@ -93,6 +98,7 @@ impl ConsumerContext for SinkContext {
             let mut resume = TopicPartitionList::new();
             for e in tpl.elements_for_topic(topic) {
                 self.pending.lock().unwrap().remove(&e.partition());
+                self.continuity.lock().unwrap().reset(e.partition());
                 self.spawn_worker(e.partition());
                 resume.add_partition(topic, e.partition());
             }
@@ -251,6 +257,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
             ));
         }
         if let Some(d) = sched.done_through().filter(|d| stored != Some(*d)) {
+            tracing::trace!(partition = w.partition, offset = d, "sink offset stored");
             let _ = w.offsets.send((w.partition, d));
             stored = Some(d);
         }
@@ -261,7 +268,10 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
             Some(r) = running.join_next(), if !running.is_empty() => {
                 in_flight.decrement(1.0);
                 match r {
-                    Ok(Some(o)) => sched.finish(o),
+                    Ok(Some(o)) => {
+                        tracing::debug!(partition = w.partition, offset = o, "sink event finished");
+                        sched.finish(o)
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "a sink event task failed"),
                 }
@@ -277,6 +287,7 @@ async fn run_worker(w: WorkerArgs, mut rx: mpsc::Receiver<OwnedMessage>) {
                     let p = processor.prepare(m);
                     st.first_unfinished(&p, recovery_window, (processor.clock)());
                     let o = p.ev.offset;
+                    tracing::debug!(partition = w.partition, offset = o, delivery = %p.delivery, "sink event admitted");
                     sched.admit(o, processor.ordering_keys(&p));
                     waiting.insert(o, p);
                 }
@@ -363,6 +374,7 @@ pub fn spawn_consumer(
         bootstrap: bootstrap.to_string(),
         workers: Mutex::new(HashMap::new()),
         pending: Mutex::new(HashMap::new()),
+        continuity: Mutex::default(),
         offsets_tx,
         offsets_rx: Mutex::new(offsets_rx),
         grace: Duration::from_millis(cfg.server.shutdown_grace_ms),
@@ -453,6 +465,19 @@ fn consume_loop(consumer: BaseConsumer<SinkContext>, topic: &str, stop: &AtomicB
         match consumer.poll(Duration::from_millis(50)) {
             Some(Ok(m)) => {
                 let p = m.partition();
+                let verdict = ctx.continuity.lock().unwrap().check(p, m.offset());
+                match verdict {
+                    continuity::Verdict::Take => {}
+                    continuity::Verdict::Duplicate => continue,
+                    continuity::Verdict::Gap { from } => {
+                        tracing::warn!(partition = p, expected = from, got = m.offset(),
+                            "sink consumer skipped offsets; seeking back");
+                        if let Err(e) = consumer.seek(topic, p, Offset::Offset(from), Duration::from_secs(5)) {
+                            tracing::warn!(partition = p, error = %e, "seek back");
+                        }
+                        continue;
+                    }
+                }
                 let m = m.detach();
                 let mut pending = ctx.pending.lock().unwrap();
                 if let Some(q) = pending.get_mut(&p) {
