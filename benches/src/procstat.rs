@@ -147,14 +147,21 @@ mod tests {
 
     #[test]
     fn reads_this_process() {
-        // Burn a little CPU so the reading cannot be zero on a coarse tick.
+        // Burn CPU until a tick is counted: a fixed wall-clock burn can get no CPU tick at
+        // all on a loaded machine (the test failed so at load average 5).
         let start = std::time::Instant::now();
         let mut x = 0u64;
-        while start.elapsed() < std::time::Duration::from_millis(30) {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-        }
+        let s = loop {
+            let burn = std::time::Instant::now();
+            while burn.elapsed() < std::time::Duration::from_millis(20) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            let s = sample(std::process::id(), true).unwrap();
+            if s.cpu_secs > 0.0 || start.elapsed() > std::time::Duration::from_secs(30) {
+                break s;
+            }
+        };
         std::hint::black_box(x);
-        let s = sample(std::process::id(), true).unwrap();
         assert!(s.rss_bytes > 0 && s.hwm_bytes >= s.rss_bytes);
         assert!(s.cpu_secs > 0.0);
         assert!(!s.threads.is_empty());
