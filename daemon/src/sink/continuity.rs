@@ -6,7 +6,7 @@
 //! offset below its oldest unfinished event, so a message that never arrives would be passed by
 //! the stored offset and lost. This tracker checks each message against the next offset
 //! expected: a copy of one already handed out is dropped; a jump ahead makes the consumer seek
-//! back to the expected offset once, and only if the broker then still has nothing there (the
+//! back to the expected offset (up to three times), and only if the broker then still has nothing there (the
 //! records are gone, e.g. deleted by retention) is the jump accepted.
 
 use std::collections::HashMap;
@@ -27,8 +27,14 @@ pub enum Verdict {
 
 struct Cursor {
     next: i64,
-    sought: Option<i64>,
+    /// The offset sought back to, and how many times.
+    sought: Option<(i64, u32)>,
 }
+
+/// Seeks back to one offset before a jump over it is accepted: messages fetched before a seek
+/// can still arrive after it, and a single seek was seen to be skipped over again (one event in
+/// the 5-million-event soak).
+const SEEKS: u32 = 3;
 
 /// Per partition of the current assignment, the next offset expected.
 #[derive(Default)]
@@ -58,13 +64,17 @@ impl Continuity {
         if offset < c.next {
             return Verdict::Duplicate;
         }
-        if offset == c.next || c.sought == Some(c.next) {
+        let tries = match c.sought {
+            Some((o, n)) if o == c.next => n,
+            _ => 0,
+        };
+        if offset == c.next || tries >= SEEKS {
             // in order, or still ahead after seeking back: the broker has nothing in between
             c.next = offset + 1;
             c.sought = None;
             return Verdict::Take;
         }
-        c.sought = Some(c.next);
+        c.sought = Some((c.next, tries + 1));
         Verdict::Gap { from: c.next }
     }
 }
@@ -85,7 +95,10 @@ mod tests {
         for o in 102..=106 {
             assert_eq!(c.check(2, o), Verdict::Take, "offset {o}");
         }
-        // a real hole (records deleted): still ahead after the seek back, accepted
+        // a real hole (records deleted): still ahead after seeking back three times, accepted
+        assert_eq!(c.check(2, 200), Verdict::Gap { from: 107 });
+        // a message fetched before the seek, arriving after it, does not count as proof
+        assert_eq!(c.check(2, 201), Verdict::Gap { from: 107 });
         assert_eq!(c.check(2, 200), Verdict::Gap { from: 107 });
         assert_eq!(c.check(2, 200), Verdict::Take);
         assert_eq!(c.check(2, 201), Verdict::Take);
