@@ -35,29 +35,8 @@ OUT=$(cd "$OUT" && pwd)
 SECRET=bench-github-secret-0123456789
 [ -n "${BROKER_PID:-}" ] && taskset -apc "$LOAD_CPU" "$BROKER_PID" >/dev/null
 
-cat > "$OUT/bench.toml" <<EOF
-[server]
-role = "ingest"
-listen = "$HTTP"
-tls_listen = "127.0.0.1:$HTTPS_PORT"
-admin_listen = "$ADMIN"
-admin_token = "bench-admin-token"
-state_dir = "$OUT/state"
-max_connections = 10000
-
-[kafka]
-brokers = "$BROKERS"
-topic = "$TOPIC"
-${KAFKA_EXTRA:-}
-
-[[webhooks]]
-id = "bench-github"
-name = "bench github"
-verifier = "SIGNATURE_BASED"
-headerKey = "X-Hub-Signature-256"
-secretValue = "$SECRET"
-workflowsToStart = { bench = 1 }
-EOF
+. "$(dirname "$0")/lib/ingest-config.sh"
+write_ingest_config
 
 PID=""
 stop_server() {

@@ -28,28 +28,9 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 SECRET=bench-github-secret-0123456789
 
-cat > "$OUT/bench.toml" <<EOF
-[server]
-role = "ingest"
-listen = "$HTTP"
-admin_listen = "$ADMIN"
-admin_token = "bench-admin-token"
-state_dir = "$OUT/state"
-max_connections = 10000
-
-[kafka]
-brokers = "$BROKERS"
-topic = "$TOPIC"
-${KAFKA_EXTRA:-}
-
-[[webhooks]]
-id = "bench-github"
-name = "bench github"
-verifier = "SIGNATURE_BASED"
-headerKey = "X-Hub-Signature-256"
-secretValue = "$SECRET"
-workflowsToStart = { bench = 1 }
-EOF
+HTTPS_PORT= # plain HTTP/1.1 only
+. "$(dirname "$0")/lib/ingest-config.sh"
+write_ingest_config
 
 taskset -c "$DAEMON_CPU" "$BIN/hookd" --config "$OUT/bench.toml" 2> "$OUT/hookd.log" &
 PID=$!
