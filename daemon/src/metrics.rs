@@ -66,6 +66,8 @@ pub const SINK_DLQ_TOTAL: &str = "hookd_sink_dlq_records_total";
 pub const SINK_TAKEOVER_RECORDS_TOTAL: &str = "hookd_sink_takeover_records_total";
 /// Kafka producers replaced after a fatal error (label `producer`: `events`, `sink`).
 pub const KAFKA_PRODUCER_REBUILDS_TOTAL: &str = "hookd_kafka_producer_rebuilds_total";
+/// Times the sink consumer sought back over offsets the fetcher skipped (`sink/continuity.rs`).
+pub const SINK_OFFSET_REPAIRS_TOTAL: &str = "hookd_sink_offset_repairs_total";
 /// Events of this instance's partitions being processed right now.
 pub const SINK_IN_FLIGHT_EVENTS: &str = "hookd_sink_in_flight_events";
 
@@ -350,6 +352,7 @@ pub fn init_series(s: &Series) {
         metrics::counter!(SINK_DLQ_TOTAL, "status" => "other").absolute(0);
         metrics::counter!(SINK_TAKEOVER_RECORDS_TOTAL).absolute(0);
         metrics::gauge!(SINK_IN_FLIGHT_EVENTS).set(0.0);
+        metrics::counter!(SINK_OFFSET_REPAIRS_TOTAL).absolute(0);
         metrics::counter!(KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "sink").absolute(0);
     }
     if s.ingest {
@@ -467,6 +470,10 @@ fn describe() {
     describe_counter!(
         KAFKA_PRODUCER_REBUILDS_TOTAL,
         "Kafka producers replaced by a new one after a fatal error (e.g. an idempotent producer's out-of-order sequence)"
+    );
+    describe_counter!(
+        SINK_OFFSET_REPAIRS_TOTAL,
+        "Seeks back over offsets the sink consumer's fetcher skipped (every offset must reach a worker)"
     );
     describe_gauge!(
         SINK_IN_FLIGHT_EVENTS,

@@ -6,18 +6,21 @@
 //! offset below its oldest unfinished event, so a message that never arrives would be passed by
 //! the stored offset and lost. This tracker checks each message against the next offset
 //! expected: a copy of one already handed out is dropped; a jump ahead makes the consumer seek
-//! back to the expected offset (up to three times), and only if the broker then still has nothing there (the
-//! records are gone, e.g. deleted by retention) is the jump accepted.
+//! back to the expected offset. Messages read ahead while a seek settles are dropped; only if the
+//! broker still has nothing there after three seeks (the records are gone, e.g. deleted by
+//! retention) is the jump accepted.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// What to do with a message read for a partition.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// The next offset: hand it to the worker.
     Take,
-    /// Already handed out (read again after a seek): drop it.
-    Duplicate,
+    /// Already handed out (read again after a seek), or read ahead while a seek back is under
+    /// way: drop it.
+    Drop,
     /// Offsets from `from` were skipped: seek back to `from` and drop this message.
     Gap {
         /// The offset expected.
@@ -27,14 +30,18 @@ pub enum Verdict {
 
 struct Cursor {
     next: i64,
-    /// The offset sought back to, and how many times.
-    sought: Option<(i64, u32)>,
+    /// The offset sought back to, how many seeks so far, and when the last one was made.
+    sought: Option<(i64, u32, Instant)>,
 }
 
-/// Seeks back to one offset before a jump over it is accepted: messages fetched before a seek
-/// can still arrive after it, and a single seek was seen to be skipped over again (one event in
-/// the 5-million-event soak).
+/// Seeks back to one offset before a jump over it is accepted (the broker then has nothing
+/// there: retention deleted it, or a control record sits at that offset).
 const SEEKS: u32 = 3;
+
+/// Messages read ahead of the expected offset within this time after a seek are taken for
+/// messages fetched before it and dropped, not counted as a failed seek: the 5-million-event
+/// soak lost one event when such a message used up the single seek back then allowed.
+const SEEK_SETTLE: Duration = Duration::from_millis(500);
 
 /// Per partition of the current assignment, the next offset expected.
 #[derive(Default)]
@@ -50,6 +57,10 @@ impl Continuity {
 
     /// Checks the message at `offset` of `partition`.
     pub fn check(&mut self, partition: i32, offset: i64) -> Verdict {
+        self.check_at(partition, offset, Instant::now())
+    }
+
+    fn check_at(&mut self, partition: i32, offset: i64, now: Instant) -> Verdict {
         let Some(c) = self.parts.get_mut(&partition) else {
             // the first message of an assignment: librdkafka starts at the committed offset
             self.parts.insert(
@@ -62,20 +73,31 @@ impl Continuity {
             return Verdict::Take;
         };
         if offset < c.next {
-            return Verdict::Duplicate;
+            return Verdict::Drop;
         }
-        let tries = match c.sought {
-            Some((o, n)) if o == c.next => n,
-            _ => 0,
-        };
-        if offset == c.next || tries >= SEEKS {
-            // in order, or still ahead after seeking back: the broker has nothing in between
+        if offset == c.next {
             c.next = offset + 1;
             c.sought = None;
             return Verdict::Take;
         }
-        c.sought = Some((c.next, tries + 1));
-        Verdict::Gap { from: c.next }
+        match c.sought {
+            Some((o, _, at)) if o == c.next && now.duration_since(at) < SEEK_SETTLE => Verdict::Drop,
+            Some((o, n, _)) if o == c.next && n >= SEEKS => {
+                // still ahead after seeking back, each time given time to settle: the broker
+                // has nothing in between
+                c.next = offset + 1;
+                c.sought = None;
+                Verdict::Take
+            }
+            Some((o, n, _)) if o == c.next => {
+                c.sought = Some((o, n + 1, now));
+                Verdict::Gap { from: o }
+            }
+            _ => {
+                c.sought = Some((c.next, 1, now));
+                Verdict::Gap { from: c.next }
+            }
+        }
     }
 }
 
@@ -84,27 +106,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn in_order_duplicates_and_gaps() {
+    fn in_order_copies_and_gaps() {
         let mut c = Continuity::default();
-        assert_eq!(c.check(2, 100), Verdict::Take);
-        assert_eq!(c.check(2, 101), Verdict::Take);
-        assert_eq!(c.check(2, 101), Verdict::Duplicate);
-        // 102..104 skipped: seek back once
-        assert_eq!(c.check(2, 105), Verdict::Gap { from: 102 });
+        let t = Instant::now();
+        let later = |ms: u64| t + Duration::from_millis(ms);
+        assert_eq!(c.check_at(2, 100, t), Verdict::Take);
+        assert_eq!(c.check_at(2, 101, t), Verdict::Take);
+        assert_eq!(c.check_at(2, 101, t), Verdict::Drop);
+        // 102..104 skipped: seek back
+        assert_eq!(c.check_at(2, 105, t), Verdict::Gap { from: 102 });
+        // messages fetched before the seek still arrive: dropped, and no second seek yet
+        for o in 106..200 {
+            assert_eq!(c.check_at(2, o, later(10)), Verdict::Drop, "offset {o}");
+        }
         // after the seek the broker sends them, then what follows
         for o in 102..=106 {
-            assert_eq!(c.check(2, o), Verdict::Take, "offset {o}");
+            assert_eq!(c.check_at(2, o, later(20)), Verdict::Take, "offset {o}");
         }
-        // a real hole (records deleted): still ahead after seeking back three times, accepted
-        assert_eq!(c.check(2, 200), Verdict::Gap { from: 107 });
-        // a message fetched before the seek, arriving after it, does not count as proof
-        assert_eq!(c.check(2, 201), Verdict::Gap { from: 107 });
-        assert_eq!(c.check(2, 200), Verdict::Gap { from: 107 });
-        assert_eq!(c.check(2, 200), Verdict::Take);
-        assert_eq!(c.check(2, 201), Verdict::Take);
         // partitions are independent; a reset starts over
-        assert_eq!(c.check(3, 7), Verdict::Take);
+        assert_eq!(c.check_at(3, 7, t), Verdict::Take);
         c.reset(2);
-        assert_eq!(c.check(2, 150), Verdict::Take);
+        assert_eq!(c.check_at(2, 150, t), Verdict::Take);
+    }
+
+    #[test]
+    fn a_real_hole_is_accepted_only_after_three_settled_seeks() {
+        let mut c = Continuity::default();
+        let t = Instant::now();
+        let at = |ms: u64| t + Duration::from_millis(ms);
+        assert_eq!(c.check_at(0, 10, at(0)), Verdict::Take);
+        assert_eq!(c.check_at(0, 20, at(0)), Verdict::Gap { from: 11 });
+        // stale messages, however many, never use up the seeks
+        for i in 0..1000 {
+            assert_eq!(c.check_at(0, 20 + i % 5, at(100)), Verdict::Drop);
+        }
+        assert_eq!(c.check_at(0, 20, at(600)), Verdict::Gap { from: 11 });
+        assert_eq!(c.check_at(0, 20, at(700)), Verdict::Drop);
+        assert_eq!(c.check_at(0, 20, at(1200)), Verdict::Gap { from: 11 });
+        // three seeks made, each settled: the broker has nothing at 11..19
+        assert_eq!(c.check_at(0, 20, at(1800)), Verdict::Take);
+        assert_eq!(c.check_at(0, 21, at(1800)), Verdict::Take);
     }
 }

@@ -468,10 +468,11 @@ fn consume_loop(consumer: BaseConsumer<SinkContext>, topic: &str, stop: &AtomicB
                 let verdict = ctx.continuity.lock().unwrap().check(p, m.offset());
                 match verdict {
                     continuity::Verdict::Take => {}
-                    continuity::Verdict::Duplicate => continue,
+                    continuity::Verdict::Drop => continue,
                     continuity::Verdict::Gap { from } => {
                         tracing::warn!(partition = p, expected = from, got = m.offset(),
                             "sink consumer skipped offsets; seeking back");
+                        metrics::counter!(crate::metrics::SINK_OFFSET_REPAIRS_TOTAL).increment(1);
                         if let Err(e) = consumer.seek(topic, p, Offset::Offset(from), Duration::from_secs(5)) {
                             tracing::warn!(partition = p, error = %e, "seek back");
                         }
