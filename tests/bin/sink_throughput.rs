@@ -17,6 +17,10 @@
 //! librdkafka's mock cluster keeps at most 5 MB per partition and drops the oldest records
 //! beyond: keep `events` × ~1.3 KB ÷ `partitions` under that (20,000 events on 6 partitions).
 //!
+//! `broker=<host:port>` uses an external Kafka-protocol broker (e.g. nisshi) instead of the
+//! embedded mock cluster, with topics of a fresh name: the broker's work then leaves the tool's
+//! process, and the 5 MB limit does not apply.
+//!
 //! `sink=process` (start mode) runs the sink instead as a separate `hookd` process (the release
 //! binary, `HOOKD_BIN` or `target/release/hookd`) pinned with `taskset` to `sink_cpu=0`, and
 //! reports that process's own CPU: run the tool itself on the other core
@@ -71,16 +75,26 @@ async fn main() {
         !(external && wait_mode),
         "sink=process measures starts only"
     );
-    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
-        ("events".into(), partitions),
-        ("events.webhooks".into(), 1),
-        ("events.starts".into(), partitions),
-        ("events.waits".into(), 1),
-        ("events.history".into(), 1),
-        ("events.dlq".into(), 1),
-    ])
-    .unwrap();
-    let b = cluster.bootstrap_servers().to_string();
+    let broker = arg("broker", "");
+    let (_cluster, b, topic) = if broker.is_empty() {
+        let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
+            ("events".into(), partitions),
+            ("events.webhooks".into(), 1),
+            ("events.starts".into(), partitions),
+            ("events.waits".into(), 1),
+            ("events.history".into(), 1),
+            ("events.dlq".into(), 1),
+        ])
+        .unwrap();
+        let b = cluster.bootstrap_servers().to_string();
+        (Some(cluster), b, "events".to_string())
+    } else {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        (None, broker, format!("sinkbench{stamp}"))
+    };
     let c = ConductorDouble::start().await;
     c.set_oss(true);
     let sink_section = format!(
@@ -93,7 +107,7 @@ async fn main() {
     );
     let extra = |role: &str| {
         format!(
-            "#server\nrole = \"{role}\"\nreplay_window_secs = 0\n#kafka\npartitions = {partitions}\n#rest\n[conductor]\nurl = \"{}\"\n{sink_section}",
+            "#server\nrole = \"{role}\"\nreplay_window_secs = 0\n#kafka\ntopic = \"{topic}\"\npartitions = {partitions}\n#rest\n[conductor]\nurl = \"{}\"\n{sink_section}",
             c.url()
         )
     };
@@ -223,7 +237,8 @@ async fn main() {
         if k > 0 && sink_cpu0.is_none() {
             sink_cpu0 = sink_cpu();
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // each check scans the double's workflows under its lock: not too often
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (t0, k0, cpu0) = first_effect.await.unwrap();
     let secs = t0.elapsed().as_secs_f64();

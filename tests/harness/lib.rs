@@ -48,7 +48,7 @@ state_dir = "{}"
 {extra_server}
 [kafka]
 brokers = "{brokers}"
-topic = "events"
+{topic}
 {partitions}
 ack_timeout_ms = 1500
 {extra_kafka}
@@ -60,6 +60,11 @@ ack_timeout_ms = 1500
             ""
         } else {
             "drain_delay_ms = 0"
+        },
+        topic = if section(extra, "kafka").contains("topic") {
+            ""
+        } else {
+            "topic = \"events\""
         },
         partitions = if section(extra, "kafka").contains("partitions") {
             ""
