@@ -21,7 +21,7 @@
 //! embedded mock cluster, with topics of a fresh name: the broker's work then leaves the tool's
 //! process, and the 5 MB limit does not apply.
 //!
-//! `sink=process` (start mode) runs the sink instead as a separate `hookd` process (the release
+//! `sink=process` runs the sink instead as a separate `hookd` process (the release
 //! binary, `HOOKD_BIN` or `target/release/hookd`) pinned with `taskset` to `sink_cpu=0`, and
 //! reports that process's own CPU: run the tool itself on the other core
 //! (`taskset -c 1 … sink=process sink_cpu=0`) for the figure of one sink on one free core.
@@ -71,10 +71,6 @@ async fn main() {
     let in_flight = arg("in_flight", "");
     let wait_mode = mode == "wait";
     let external = arg("sink", "in-process") == "process";
-    assert!(
-        !(external && wait_mode),
-        "sink=process measures starts only"
-    );
     let broker = arg("broker", "");
     let (_cluster, b, topic) = if broker.is_empty() {
         let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
@@ -128,12 +124,21 @@ async fn main() {
     let per = n.div_ceil(64);
     let total = per * 64;
     let mut sink = None;
+    let mut child = None;
+    // the sink process's pid once it runs (sink=process)
+    let sink_pid = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
     if wait_mode {
         // The sink runs first and indexes one wait per event without latency; the events then
-        // arrive while it runs (ingest shares the process with it in this mode).
-        let s = TestDaemon::start_with(&b, &extra("sink"), None).await;
-        assert!(s.daemon.wait_ready(Duration::from_secs(30)).await);
-        sink = Some(s);
+        // arrive while it runs (ingest shares the process with it, unless sink=process).
+        if external {
+            let ch = spawn_sink(&ingest, &arg("sink_cpu", "0"));
+            let _ = sink_pid.set(ch.id().to_string());
+            child = Some(ch);
+        } else {
+            let s = TestDaemon::start_with(&b, &extra("sink"), None).await;
+            assert!(s.daemon.wait_ready(Duration::from_secs(30)).await);
+            sink = Some(s);
+        }
         for i in 0..total {
             c.schedule_wait(
                 "waiter",
@@ -155,6 +160,7 @@ async fn main() {
     // In wait mode the sink works while the events arrive: note its first effect as it happens.
     let first_effect = {
         let c = c.clone();
+        let sink_pid = sink_pid.clone();
         tokio::spawn(async move {
             loop {
                 let k = if wait_mode {
@@ -163,7 +169,8 @@ async fn main() {
                     c.started_count()
                 };
                 if k > 0 {
-                    return (Instant::now(), k, cpu_secs());
+                    let sink = sink_pid.get().map(|p| cpu_secs_of(p));
+                    return (Instant::now(), k, cpu_secs(), sink);
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -202,11 +209,13 @@ async fn main() {
     );
 
     // Phase 2: one sink instance (already running in wait mode).
-    let mut child = None;
     let sink = match sink {
         Some(s) => Some(s),
+        None if external && wait_mode => None,
         None if external => {
-            child = Some(spawn_sink(&ingest, &arg("sink_cpu", "0")));
+            let ch = spawn_sink(&ingest, &arg("sink_cpu", "0"));
+            let _ = sink_pid.set(ch.id().to_string());
+            child = Some(ch);
             None
         }
         None => {
@@ -215,11 +224,7 @@ async fn main() {
             Some(s)
         }
     };
-    let sink_pid = child
-        .as_ref()
-        .map(|c: &std::process::Child| c.id().to_string());
-    let sink_cpu = || sink_pid.as_deref().map(cpu_secs_of);
-    let mut sink_cpu0 = None;
+    let sink_cpu = || sink_pid.get().map(|p| cpu_secs_of(p));
     let done = |c: &ConductorDouble| {
         if wait_mode {
             c.tasks_with_status("COMPLETED")
@@ -234,13 +239,10 @@ async fn main() {
         if k >= total || Instant::now() > deadline {
             break;
         }
-        if k > 0 && sink_cpu0.is_none() {
-            sink_cpu0 = sink_cpu();
-        }
         // each check scans the double's workflows under its lock: not too often
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (t0, k0, cpu0) = first_effect.await.unwrap();
+    let (t0, k0, cpu0, sink_cpu0) = first_effect.await.unwrap();
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu0;
     let k = done(&c);
@@ -256,16 +258,19 @@ async fn main() {
         if in_flight.is_empty() { "default" } else { &in_flight }
     );
     println!(
-        "cpu: {cpu:.2} s of CPU over those {secs:.2} s (the whole process: sink, Conductor double, mock broker{}) = {:.0} {what} per CPU-second",
-        if wait_mode { ", ingest" } else { "" },
+        "cpu: {cpu:.2} s of CPU over those {secs:.2} s (the whole process: {}Conductor double{}{}) = {:.0} {what} per CPU-second",
+        if external { "" } else { "sink, " },
+        if _cluster.is_some() { ", mock broker" } else { "" },
+        if wait_mode { ", ingest, load" } else { "" },
         (k - k0) as f64 / cpu.max(0.001)
     );
     if let (Some(now), Some(then)) = (sink_cpu(), sink_cpu0) {
         let used = now - then;
         println!(
-            "sink process: {used:.2} s of CPU over {secs:.2} s = {:.2} cores, {:.0} µs of CPU per start",
+            "sink process: {used:.2} s of CPU over {secs:.2} s = {:.2} cores, {:.0} µs of CPU per {}",
             used / secs,
-            used * 1e6 / (k - k0).max(1) as f64
+            used * 1e6 / (k - k0).max(1) as f64,
+            if wait_mode { "completion" } else { "start" }
         );
     }
     if !wait_mode {
