@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::producer::FutureRecord;
 use serde_json::Map;
 use tokio::sync::watch;
@@ -25,6 +26,11 @@ fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// Tasks of one polled batch indexed at once: each costs a produce to the waits topic and a
+/// keep-alive call to Conductor, so one after the other a burst of 20,000 new waits took 67 s to
+/// become matchable (`sink-throughput mode=wait`).
+const INDEX_CONCURRENCY: usize = 32;
 
 /// Polls until `shutdown`.
 pub async fn run(
@@ -46,12 +52,24 @@ pub async fn run(
         match polled {
             Ok(tasks) => {
                 let empty = tasks.is_empty();
+                let batch = resolve_versions(&client, &mut versions, &tasks).await;
+                let mut running = FuturesUnordered::new();
+                let mut failed = Vec::new();
                 for t in tasks {
-                    if let Err(e) =
-                        index_task(&processor, &client, &instance, &mut versions, t, ttl_ms).await
-                    {
-                        tracing::warn!(error = %e, "cannot index a waiting task; it will be re-polled");
+                    if running.len() >= INDEX_CONCURRENCY {
+                        if let Some(Err(e)) = running.next().await {
+                            failed.push(e);
+                        }
                     }
+                    running.push(index_task(&processor, &client, &instance, &batch, t, ttl_ms));
+                }
+                while let Some(r) = running.next().await {
+                    if let Err(e) = r {
+                        failed.push(e);
+                    }
+                }
+                for e in failed {
+                    tracing::warn!(error = %e, "cannot index a waiting task; it will be re-polled");
                 }
                 if empty {
                     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -74,24 +92,66 @@ pub async fn run(
     }
 }
 
+/// The version of every workflow of `tasks`: from `versions`, else looked up (at most
+/// [`INDEX_CONCURRENCY`] at once) and remembered there. A workflow that is gone maps to `None`
+/// for this batch (its task is not indexed); a failed look-up leaves it out, and its tasks fail
+/// to index and are re-polled.
+async fn resolve_versions(
+    client: &ConductorClient,
+    versions: &mut HashMap<String, i64>,
+    tasks: &[Task],
+) -> HashMap<String, Option<i64>> {
+    let mut batch = HashMap::new();
+    let mut missing = Vec::new();
+    for t in tasks {
+        let id = t.workflow_instance_id.as_str();
+        match versions.get(id) {
+            Some(v) => {
+                batch.insert(id.to_string(), Some(*v));
+            }
+            None => missing.push(id),
+        }
+    }
+    missing.sort_unstable();
+    missing.dedup();
+    let mut found = Vec::new();
+    let mut running = FuturesUnordered::new();
+    for id in missing {
+        if running.len() >= INDEX_CONCURRENCY {
+            found.extend(running.next().await);
+        }
+        running.push(async move { (id, client.get_workflow(id).await) });
+    }
+    while let Some(r) = running.next().await {
+        found.push(r);
+    }
+    for (id, r) in found {
+        match r {
+            Ok(w) => {
+                versions.insert(id.to_string(), w.workflow_version);
+                batch.insert(id.to_string(), Some(w.workflow_version));
+            }
+            Err(ConductorError::NotFound) => {
+                batch.insert(id.to_string(), None);
+            }
+            Err(e) => tracing::warn!(workflow = %id, error = %e, "looking up a waiting task's workflow"),
+        }
+    }
+    batch
+}
+
 async fn index_task(
     p: &Processor,
     client: &ConductorClient,
     instance: &str,
-    versions: &mut HashMap<String, i64>,
+    versions: &HashMap<String, Option<i64>>,
     t: Task,
     ttl_ms: i64,
 ) -> Result<(), String> {
     let version = match versions.get(&t.workflow_instance_id) {
-        Some(v) => *v,
-        None => match client.get_workflow(&t.workflow_instance_id).await {
-            Ok(w) => {
-                versions.insert(t.workflow_instance_id.clone(), w.workflow_version);
-                w.workflow_version
-            }
-            Err(ConductorError::NotFound) => return Ok(()),
-            Err(e) => return Err(e.to_string()),
-        },
+        Some(Some(v)) => *v,
+        Some(None) => return Ok(()),
+        None => return Err(format!("workflow {} not looked up", t.workflow_instance_id)),
     };
     let matches = match hookd_payload::matching::check_matches(t.input_data.get("matches")) {
         Ok(m) => m.clone(),
