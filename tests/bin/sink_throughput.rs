@@ -73,15 +73,7 @@ async fn main() {
     let external = arg("sink", "in-process") == "process";
     let broker = arg("broker", "");
     let (_cluster, b, topic) = if broker.is_empty() {
-        let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
-            ("events".into(), partitions),
-            ("events.webhooks".into(), 1),
-            ("events.starts".into(), partitions),
-            ("events.waits".into(), 1),
-            ("events.history".into(), 1),
-            ("events.dlq".into(), 1),
-        ])
-        .unwrap();
+        let cluster = mock_cluster(partitions);
         let b = cluster.bootstrap_servers().to_string();
         (Some(cluster), b, "events".to_string())
     } else {

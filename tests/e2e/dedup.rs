@@ -29,15 +29,7 @@ fn cfg(c: &ConductorDouble, sink: &str) -> String {
 /// A cluster whose events topic has `partitions` partitions (1: every event shares a partition,
 /// so concurrency and order inside one partition are what is tested), and an OSS double.
 async fn cluster(partitions: i32) -> (EmbeddedKafka, String, ConductorDouble) {
-    let k = EmbeddedKafka::start(&[
-        ("events".into(), partitions),
-        ("events.webhooks".into(), 1),
-        ("events.starts".into(), partitions),
-        ("events.waits".into(), 1),
-        ("events.history".into(), 1),
-        ("events.dlq".into(), 1),
-    ])
-    .unwrap();
+    let k = mock_cluster(partitions);
     let b = k.bootstrap_servers().to_string();
     let c = ConductorDouble::start().await;
     c.set_oss(true);

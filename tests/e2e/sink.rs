@@ -26,15 +26,7 @@ async fn shared_cluster() -> (
     String,
     ConductorDouble,
 ) {
-    let cluster = hookd::kafka::embedded::EmbeddedKafka::start(&[
-        ("events".into(), 3),
-        ("events.webhooks".into(), 1),
-        ("events.starts".into(), 3),
-        ("events.waits".into(), 1),
-        ("events.history".into(), 1),
-        ("events.dlq".into(), 1),
-    ])
-    .unwrap();
+    let cluster = mock_cluster(3);
     let bootstrap = cluster.bootstrap_servers().to_string();
     let c = ConductorDouble::start().await;
     c.set_oss(true);

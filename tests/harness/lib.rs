@@ -34,6 +34,20 @@ pub struct TestDaemon {
     pub config_text: String,
 }
 
+/// librdkafka's mock cluster with hookd's topics under the prefix `events`: `partitions` for the
+/// events topic and its de-duplication records, one for the others.
+pub fn mock_cluster(partitions: i32) -> hookd::kafka::embedded::EmbeddedKafka {
+    hookd::kafka::embedded::EmbeddedKafka::start(&[
+        ("events".into(), partitions),
+        ("events.webhooks".into(), 1),
+        ("events.starts".into(), partitions),
+        ("events.waits".into(), 1),
+        ("events.history".into(), 1),
+        ("events.dlq".into(), 1),
+    ])
+    .unwrap()
+}
+
 /// Base config: plain + TLS + admin on ephemeral ports, embedded Kafka unless `brokers` given.
 pub fn base_config(state_dir: &std::path::Path, brokers: &str, extra: &str) -> String {
     format!(
