@@ -17,6 +17,11 @@
 //! librdkafka's mock cluster keeps at most 5 MB per partition and drops the oldest records
 //! beyond: keep `events` × ~1.3 KB ÷ `partitions` under that (20,000 events on 6 partitions).
 //!
+//! `dedup_key=1` identifies each delivery by its payload's id (a webhook `dedupKey`), as a
+//! provider's delivery id would; with a small `dedup_entries=<sink.dedup_index_entries>` the
+//! de-duplication index soon evicts, and every later start is first looked up by its
+//! correlation id: the steady state of a busy partition.
+//!
 //! `broker=<host:port>` uses an external Kafka-protocol broker (e.g. nisshi) instead of the
 //! embedded mock cluster, with topics of a fresh name: the broker's work then leaves the tool's
 //! process, and the 5 MB limit does not apply.
@@ -69,6 +74,8 @@ async fn main() {
     let partitions: i32 = arg("partitions", "6").parse().unwrap();
     let mode = arg("mode", "start");
     let in_flight = arg("in_flight", "");
+    let dedup_entries = arg("dedup_entries", "");
+    let dedup_key = arg("dedup_key", "0") == "1";
     let wait_mode = mode == "wait";
     let external = arg("sink", "in-process") == "process";
     let broker = arg("broker", "");
@@ -86,11 +93,16 @@ async fn main() {
     let c = ConductorDouble::start().await;
     c.set_oss(true);
     let sink_section = format!(
-        "[sink]\nwait_poll_timeout_ms = 200\nwait_poll_count = 1000\nwait_callback_after_secs = 3600\n{}",
+        "[sink]\nwait_poll_timeout_ms = 200\nwait_poll_count = 1000\nwait_callback_after_secs = 3600\n{}{}",
         if in_flight.is_empty() {
             String::new()
         } else {
             format!("max_in_flight = {in_flight}\n")
+        },
+        if dedup_entries.is_empty() {
+            String::new()
+        } else {
+            format!("dedup_index_entries = {dedup_entries}\n")
         }
     );
     let extra = |role: &str| {
@@ -103,13 +115,17 @@ async fn main() {
     // Phase 1: ingest only.
     let ingest = TestDaemon::start_with(&b, &extra("ingest"), None).await;
     assert!(ingest.daemon.wait_ready(Duration::from_secs(30)).await);
-    let cfg = if wait_mode {
+    let mut cfg = if wait_mode {
         json!({"name": "bench", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
             "receiverWorkflowNamesToVersions": {"waiter": 1}})
     } else {
         json!({"name": "bench", "verifier": "SIGNATURE_BASED", "secretValue": SECRET,
             "workflowsToStart": {"wf": 1}})
     };
+    if dedup_key {
+        // the payload's id identifies the delivery, as a provider's delivery id would
+        cfg["dedupKey"] = json!("${workflow.input.id}");
+    }
     let id = ingest.create_webhook(cfg).await;
     let client = http1_client();
     let url = format!("{}/webhook/{id}", ingest.http_url());
@@ -162,7 +178,7 @@ async fn main() {
                 };
                 if k > 0 {
                     let sink = sink_pid.get().map(|p| cpu_secs_of(p));
-                    return (Instant::now(), k, cpu_secs(), sink);
+                    return (Instant::now(), k, cpu_secs(), sink, c.requests());
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -234,7 +250,8 @@ async fn main() {
         // each check scans the double's workflows under its lock: not too often
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (t0, k0, cpu0, sink_cpu0) = first_effect.await.unwrap();
+    let (t0, k0, cpu0, sink_cpu0, calls0) = first_effect.await.unwrap();
+    let calls = c.requests() - calls0;
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu0;
     let k = done(&c);
@@ -265,6 +282,11 @@ async fn main() {
             if wait_mode { "completion" } else { "start" }
         );
     }
+    println!(
+        "conductor: {calls} calls = {:.2} per {}",
+        calls as f64 / (k - k0).max(1) as f64,
+        if wait_mode { "completion" } else { "start" }
+    );
     if !wait_mode {
         println!("duplicates: {}", c.started_count().saturating_sub(total));
     }

@@ -241,6 +241,11 @@ impl ConductorDouble {
             .count()
     }
 
+    /// API calls received so far, of every kind.
+    pub fn requests(&self) -> u32 {
+        self.st.lock().unwrap().requests
+    }
+
     /// Number of workflows started through the API (cheaper than `started().len()`).
     pub fn started_count(&self) -> usize {
         self.st
