@@ -27,27 +27,9 @@ PORT=${PORT:-18080}
 ADMIN_PORT=${ADMIN_PORT:-19090}
 SECRET=bench-github-secret-0123456789
 
-cat > "$OUT/cg.toml" <<EOF
-[server]
-role = "ingest"
-listen = "127.0.0.1:$PORT"
-admin_listen = "127.0.0.1:$ADMIN_PORT"
-admin_token = "bench-admin-token"
-state_dir = "$OUT/state"
-
-[kafka]
-brokers = "$BROKERS"
-${KAFKA_EXTRA:-}
-topic = "hookd.events"
-
-[[webhooks]]
-id = "bench-github"
-name = "bench github"
-verifier = "SIGNATURE_BASED"
-headerKey = "X-Hub-Signature-256"
-secretValue = "$SECRET"
-workflowsToStart = { bench = 1 }
-EOF
+HTTP=127.0.0.1:$PORT ADMIN=127.0.0.1:$ADMIN_PORT TOPIC=hookd.events
+. benches/lib/ingest-config.sh  # the working directory is the repository root (above)
+write_ingest_config
 
 wait_port() {
   for _ in $(seq 1 600); do
@@ -60,7 +42,7 @@ wait_port() {
 measure() { # $1 = bare|hookd
   local s=$1
   valgrind --tool=callgrind --separate-threads=yes --dump-instr=no \
-    --callgrind-out-file="$OUT/callgrind.$s.%p" "$BIN/$s" --config "$OUT/cg.toml" \
+    --callgrind-out-file="$OUT/callgrind.$s.%p" "$BIN/$s" --config "$OUT/bench.toml" \
     2> "$OUT/$s.log" &
   local pid=$!
   wait_port "$PORT"

@@ -35,7 +35,7 @@ OUT=$(cd "$OUT" && pwd)
 SECRET=bench-github-secret-0123456789
 [ -n "${BROKER_PID:-}" ] && taskset -apc "$LOAD_CPU" "$BROKER_PID" >/dev/null
 
-. "$(dirname "$0")/lib/ingest-config.sh"
+. benches/lib/ingest-config.sh  # the working directory is the repository root (above)
 write_ingest_config
 
 PID=""

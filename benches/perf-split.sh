@@ -29,7 +29,7 @@ OUT=$(cd "$OUT" && pwd)
 SECRET=bench-github-secret-0123456789
 
 HTTPS_PORT= # plain HTTP/1.1 only
-. "$(dirname "$0")/lib/ingest-config.sh"
+. benches/lib/ingest-config.sh  # the working directory is the repository root (above)
 write_ingest_config
 
 taskset -c "$DAEMON_CPU" "$BIN/hookd" --config "$OUT/bench.toml" 2> "$OUT/hookd.log" &

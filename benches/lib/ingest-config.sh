@@ -1,4 +1,4 @@
-# Sourced by benches/external-broker.sh and benches/perf-split.sh: writes $OUT/bench.toml, hookd
+# Sourced by benches/external-broker.sh, perf-split.sh and callgrind.sh: writes $OUT/bench.toml, hookd
 # as role = ingest on $HTTP (and TLS on $HTTPS_PORT when set), admin on $ADMIN, the external
 # broker $BROKERS, topic $TOPIC (plus ${KAFKA_EXTRA} lines), and one signed GitHub webhook
 # `bench-github` with secret $SECRET.
