@@ -1,6 +1,9 @@
 //! Time and blocking helpers shared by the runtime parts of the daemon.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
 
 /// Wall clock in epoch milliseconds (injectable for tests with fixed-timestamp vectors).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -22,4 +25,38 @@ pub fn system_clock() -> Clock {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     })
+}
+
+/// Calls `f` every `period` until `shutdown` turns true (the first call after one period).
+pub async fn every(period: Duration, mut shutdown: watch::Receiver<bool>, mut f: impl FnMut()) {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(period) => f(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn every_calls_until_shutdown() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = watch::channel(false);
+        let c = calls.clone();
+        let task = tokio::spawn(every(Duration::from_millis(5), rx, move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        }));
+        while calls.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tx.send(true).unwrap();
+        task.await.unwrap();
+        let after = calls.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), after, "no call after shutdown");
+    }
 }

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::admission::Budget;
 use crate::client_addr::ClientResolver;
-use crate::clock::{system_clock, Clock};
+use crate::clock::{self, system_clock, Clock};
 use crate::config::Config;
 pub use crate::error::StartError;
 use crate::kafka::embedded::EmbeddedKafka;
@@ -189,32 +189,24 @@ impl Daemon {
         {
             // a producer that failed fatally is replaced (`EventPublisher::replace_if_fatal`)
             let (publisher, cfg, bootstrap) = (publisher.clone(), cfg.clone(), bootstrap.clone());
-            let mut s = shutdown_rx.clone();
-            background.spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = s.changed() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                            publisher.replace_if_fatal(|| kafka::event_producer(&cfg, &bootstrap));
-                        }
-                    }
-                }
-            });
+            background.spawn(clock::every(
+                Duration::from_secs(1),
+                shutdown_rx.clone(),
+                move || {
+                    publisher.replace_if_fatal(|| kafka::event_producer(&cfg, &bootstrap));
+                },
+            ));
         }
         {
             let h = metrics.clone();
-            let mut s = shutdown_rx.clone();
-            background.spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = s.changed() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(5)) => {
-                            h.run_upkeep();
-                            metrics::collect_process();
-                        }
-                    }
-                }
-            });
+            background.spawn(clock::every(
+                Duration::from_secs(5),
+                shutdown_rx.clone(),
+                move || {
+                    h.run_upkeep();
+                    metrics::collect_process();
+                },
+            ));
         }
 
         let state = Arc::new(AppState {

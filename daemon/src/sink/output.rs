@@ -58,14 +58,11 @@ impl Output {
     }
 
     /// Checks for a fatal error every second until `shutdown`.
-    pub async fn watch(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
+    pub async fn watch(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        crate::clock::every(Duration::from_secs(1), shutdown, || {
             self.replace_if_fatal();
-        }
+        })
+        .await
     }
 }
 
