@@ -8,6 +8,7 @@ pub mod producer;
 pub mod starts_topic;
 pub mod tail;
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -83,6 +84,36 @@ fn plain_client(cfg: &Config, bootstrap: &str, linger_ms: u64) -> ClientConfig {
         c.set(key, &**v);
     }
     c
+}
+
+/// Replaces the producer in `slot` with `make()` when `fatal` holds librdkafka's fatal error on
+/// it: an idempotent producer that got, e.g., an out-of-order sequence from the broker produces
+/// nothing more. `which` (`events`, `sink`) names it in logs and in
+/// `hookd_kafka_producer_rebuilds_total`. Returns whether it replaced it.
+pub fn replace_if_fatal<P>(
+    slot: &RwLock<P>,
+    fatal: Option<String>,
+    which: &'static str,
+    make: impl FnOnce() -> Result<P, String>,
+) -> bool {
+    let Some(reason) = fatal else {
+        return false;
+    };
+    match make() {
+        Ok(p) => {
+            tracing::error!(producer = which, %reason,
+                "a Kafka producer failed fatally; replaced by a new one (what was in flight on it is retried)");
+            *slot.write().unwrap() = p;
+            metrics::counter!(crate::metrics::KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => which)
+                .increment(1);
+            true
+        }
+        Err(e) => {
+            tracing::error!(producer = which, %reason, error = %e,
+                "a Kafka producer failed fatally and a new one cannot be created");
+            false
+        }
+    }
 }
 
 /// Every topic hookd uses, with its partition count: events, config (compacted), the sink's

@@ -86,22 +86,12 @@ impl EventPublisher {
     /// events were in flight on the old one get 503 and are resent by their providers.
     /// Returns whether it replaced it.
     pub fn replace_if_fatal(&self, make: impl FnOnce() -> Result<EventProducer, String>) -> bool {
-        let Some(reason) = self.producer().fatal_error() else {
-            return false;
-        };
-        match make() {
-            Ok(p) => {
-                tracing::error!(%reason, "the events producer failed fatally; replaced by a new one");
-                *self.producer.write().unwrap() = p;
-                metrics::counter!(m::KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "events")
-                    .increment(1);
-                true
-            }
-            Err(e) => {
-                tracing::error!(%reason, error = %e, "the events producer failed fatally and a new one cannot be created");
-                false
-            }
-        }
+        super::replace_if_fatal(
+            &self.producer,
+            self.producer().fatal_error(),
+            "events",
+            make,
+        )
     }
 
     /// Sends one event and waits for its delivery report, at most `kafka.ack_timeout_ms` in all.

@@ -11,7 +11,6 @@ use rdkafka::producer::{FutureProducer, Producer};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::metrics as m;
 
 /// The current producer; cheap to read (a clone of a shared handle).
 pub struct Output {
@@ -37,24 +36,14 @@ impl Output {
 
     /// Replaces the producer if it reported a fatal error; returns whether it did.
     pub fn replace_if_fatal(&self) -> bool {
-        let Some((code, reason)) = self.get().client().fatal_error() else {
-            return false;
-        };
-        match crate::kafka::sink_producer(&self.cfg, &self.bootstrap) {
-            Ok(p) => {
-                tracing::error!(code = ?code, reason = %reason,
-                    "the sink's Kafka producer failed fatally; replaced by a new one (events in flight are retried)");
-                *self.current.write().unwrap() = p;
-                metrics::counter!(m::KAFKA_PRODUCER_REBUILDS_TOTAL, "producer" => "sink")
-                    .increment(1);
-                true
-            }
-            Err(e) => {
-                tracing::error!(code = ?code, reason = %reason, error = %e,
-                    "the sink's Kafka producer failed fatally and a new one cannot be created");
-                false
-            }
-        }
+        let fatal = self
+            .get()
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{code:?}: {reason}"));
+        crate::kafka::replace_if_fatal(&self.current, fatal, "sink", || {
+            crate::kafka::sink_producer(&self.cfg, &self.bootstrap)
+        })
     }
 
     /// Checks for a fatal error every second until `shutdown`.
