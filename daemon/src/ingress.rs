@@ -298,7 +298,7 @@ async fn handle(
                 }
                 Err(e) => {
                     request_span(client).in_scope(|| {
-                        tracing::warn!(webhook = %entry.id(), %event, client = %labels.client, error = %e,
+                        tracing::warn!(webhook = %entry.id(), %event, error = %e,
                             "event not acknowledged by kafka; answering 503")
                     });
                     Err(ApiError::from_publish(&e, retry_after))
