@@ -57,6 +57,10 @@ mod tests {
         task.await.unwrap();
         let after = calls.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(30)).await;
-        assert_eq!(calls.load(Ordering::SeqCst), after, "no call after shutdown");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            after,
+            "no call after shutdown"
+        );
     }
 }

@@ -53,22 +53,11 @@ pub async fn run(
             Ok(tasks) => {
                 let empty = tasks.is_empty();
                 let batch = resolve_versions(&client, &mut versions, &tasks).await;
-                let mut running = FuturesUnordered::new();
-                let mut failed = Vec::new();
+                let mut indexing = Vec::with_capacity(tasks.len());
                 for t in tasks {
-                    if running.len() >= INDEX_CONCURRENCY {
-                        if let Some(Err(e)) = running.next().await {
-                            failed.push(e);
-                        }
-                    }
-                    running.push(index_task(&processor, &client, &instance, &batch, t, ttl_ms));
+                    indexing.push(index_task(&processor, &client, &instance, &batch, t, ttl_ms));
                 }
-                while let Some(r) = running.next().await {
-                    if let Err(e) = r {
-                        failed.push(e);
-                    }
-                }
-                for e in failed {
+                for e in at_most(INDEX_CONCURRENCY, indexing).await.into_iter().filter_map(Result::err) {
                     tracing::warn!(error = %e, "cannot index a waiting task; it will be re-polled");
                 }
                 if empty {
@@ -114,18 +103,11 @@ async fn resolve_versions(
     }
     missing.sort_unstable();
     missing.dedup();
-    let mut found = Vec::new();
-    let mut running = FuturesUnordered::new();
+    let mut lookups = Vec::with_capacity(missing.len());
     for id in missing {
-        if running.len() >= INDEX_CONCURRENCY {
-            found.extend(running.next().await);
-        }
-        running.push(async move { (id, client.get_workflow(id).await) });
+        lookups.push(async move { (id, client.get_workflow(id).await) });
     }
-    while let Some(r) = running.next().await {
-        found.push(r);
-    }
-    for (id, r) in found {
+    for (id, r) in at_most(INDEX_CONCURRENCY, lookups).await {
         match r {
             Ok(w) => {
                 versions.insert(id.to_string(), w.workflow_version);
@@ -138,6 +120,22 @@ async fn resolve_versions(
         }
     }
     batch
+}
+
+/// Runs `futures`, at most `n` at once; their outputs in the order they finish.
+async fn at_most<F: std::future::Future>(n: usize, futures: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::with_capacity(futures.len());
+    let mut running = FuturesUnordered::new();
+    for f in futures {
+        if running.len() >= n {
+            out.extend(running.next().await);
+        }
+        running.push(f);
+    }
+    while let Some(r) = running.next().await {
+        out.push(r);
+    }
+    out
 }
 
 async fn index_task(
