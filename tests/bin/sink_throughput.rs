@@ -135,13 +135,16 @@ async fn main() {
     let mut child = None;
     // the sink process's pid once it runs (sink=process)
     let sink_pid = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let spawn_process = || {
+        let ch = spawn_sink(&ingest, &arg("sink_cpu", "0"));
+        let _ = sink_pid.set(ch.id().to_string());
+        ch
+    };
     if wait_mode {
         // The sink runs first and indexes one wait per event without latency; the events then
         // arrive while it runs (ingest shares the process with it, unless sink=process).
         if external {
-            let ch = spawn_sink(&ingest, &arg("sink_cpu", "0"));
-            let _ = sink_pid.set(ch.id().to_string());
-            child = Some(ch);
+            child = Some(spawn_process());
         } else {
             let s = TestDaemon::start_with(&b, &extra("sink"), None).await;
             assert!(s.daemon.wait_ready(Duration::from_secs(30)).await);
@@ -221,9 +224,7 @@ async fn main() {
         Some(s) => Some(s),
         None if external && wait_mode => None,
         None if external => {
-            let ch = spawn_sink(&ingest, &arg("sink_cpu", "0"));
-            let _ = sink_pid.set(ch.id().to_string());
-            child = Some(ch);
+            child = Some(spawn_process());
             None
         }
         None => {
