@@ -74,16 +74,7 @@ impl ConsumerContext for SinkContext {
                 .map(|e| e.partition())
                 .collect();
             tracing::info!(?parts, "sink partitions revoked; finishing events in hand");
-            {
-                // read before the revoke: the next owner (maybe this instance again) reads them
-                // again from the committed offset, so they must never reach a later worker
-                let mut pending = self.pending.lock().unwrap();
-                let mut cont = self.continuity.lock().unwrap();
-                for p in &parts {
-                    pending.remove(p);
-                    cont.reset(*p);
-                }
-            }
+            self.forget(&parts);
             self.stop_workers(&parts);
             self.store_offsets(c);
             if let Err(e) = c.commit_consumer_state(CommitMode::Sync) {
@@ -97,8 +88,7 @@ impl ConsumerContext for SinkContext {
             let topic = &self.processor.topics.events;
             let mut resume = TopicPartitionList::new();
             for e in tpl.elements_for_topic(topic) {
-                self.pending.lock().unwrap().remove(&e.partition());
-                self.continuity.lock().unwrap().reset(e.partition());
+                self.forget(&[e.partition()]);
                 self.spawn_worker(e.partition());
                 resume.add_partition(topic, e.partition());
             }
@@ -111,6 +101,18 @@ impl ConsumerContext for SinkContext {
 }
 
 impl SinkContext {
+    /// Drops what was read for `parts` and not handed out, and their expected offsets: read
+    /// before a revoke, the next owner (maybe this instance again) reads them again from the
+    /// committed offset, so they must never reach a later worker.
+    fn forget(&self, parts: &[i32]) {
+        let mut pending = self.pending.lock().unwrap();
+        let mut cont = self.continuity.lock().unwrap();
+        for p in parts {
+            pending.remove(p);
+            cont.reset(*p);
+        }
+    }
+
     fn spawn_worker(&self, p: i32) {
         let (tx, rx) = mpsc::channel(self.processor.cfg.sink.max_in_flight.clamp(256, 4096));
         let stop = Arc::new(AtomicBool::new(false));
